@@ -1,0 +1,5 @@
+"""`python -m dispatcher` is the same as the `smpp-dispatcher` command."""
+
+from dispatcher.cli import main
+
+raise SystemExit(main())
