@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "check-config": ("dispatcher.commands.check_config", "Validate a configuration file"),
 }
 
 

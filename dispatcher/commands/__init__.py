@@ -1,0 +1,1 @@
+"""Top-level commands of the daemon (run, enqueue, status, demo, check-config)."""

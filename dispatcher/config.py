@@ -1,0 +1,293 @@
+"""The daemon's configuration: one TOML file, environment overrides, secrets from files.
+
+Every key is documented in `config/dispatcher.example.toml`. Loading validates everything at
+start-up and fails with one line that names the key and the problem, e.g.
+``smpp.accounts.ads.binds: at most 4 sessions per account, got 5``.
+
+Secrets (passwords, DSNs) can be given in three more ways than inline:
+- ``password_file = "/path"``: the first line of that file;
+- ``password_credential = "name"``: the file ``$CREDENTIALS_DIRECTORY/name`` (systemd
+  ``LoadCredential=``);
+- an environment variable ``SMPP_DISPATCHER__<PATH>`` where PATH is the key's dotted path with
+  ``__`` for the dots, e.g. ``SMPP_DISPATCHER__SMPP__ACCOUNTS__ADS__PASSWORD``. Any key can be
+  overridden this way; the value is read as a TOML value when it parses as one, else as text.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "SMPP_DISPATCHER__"
+SECRET_KEYS = ("password", "dsn", "token", "api_key", "secret")
+
+# seed 004_80a28bca441860d4.txt L2922-2923: "количество сессий до 4-х" (up to 4 sessions)
+MAX_SESSIONS_PER_ACCOUNT = 4
+# seed 004_80a28bca441860d4.txt L2928-2930: 60 s after a drop, 90 s after a failed attempt
+RECONNECT_DELAY_SECONDS = 60.0
+RECONNECT_FAILED_DELAY_SECONDS = 90.0
+# seed 004_80a28bca441860d4.txt L2971-2972: validity period at least 60 seconds
+MIN_VALIDITY_SECONDS = 60
+# seed 004_80a28bca441860d4.txt L2936-2938: enquire_link only after 60 s without inbound PDUs
+ENQUIRE_LINK_IDLE_SECONDS = 60.0
+# seed 004_80a28bca441860d4.txt L2962-2963: pause the connection 1 s on a throttling error
+THROTTLE_PAUSE_SECONDS = 1.0
+# seed 004_80a28bca441860d4.txt L2965-2969: 3-5 more tries, 5 s, 15 s, 45 s ...
+QUEUE_FULL_MAX_ATTEMPTS = 5
+# seed 004_80a28bca441860d4.txt L2895-2905: Src TON/NPI 5/1, Dest TON/NPI 1/1
+SOURCE_TON, SOURCE_NPI, DEST_TON, DEST_NPI = 5, 1, 1, 1
+# seed 004_80a28bca441860d4.txt L2894-2895: port 2775
+DEVINO_SMPP_PORT = 2775
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    dsn: SecretStr
+    min_connections: int = Field(2, ge=1)
+    max_connections: int = Field(10, ge=2)
+
+
+class DaemonConfig(_Strict):
+    id: str = Field(default_factory=socket.gethostname)
+    claim_batch: int = Field(500, ge=1, le=10_000)
+    lease_seconds: float = Field(300.0, ge=10)
+    poll_interval: float = Field(5.0, gt=0)
+    # What to do with a message whose PDU went out but whose answer was never recorded
+    # (crash, response timeout): send it again (at-least-once) or mark it `unknown`.
+    in_doubt: Literal["resend", "unknown"] = "resend"
+    unmatched_receipt_ttl: float = Field(7 * 86400.0, gt=0)
+    query_after: float = Field(3600.0, gt=0)  # query_sm a message whose receipt is this late
+    query_rate: float = Field(5.0, ge=0)  # query_sm per second per account (0 = never)
+    unknown_margin: float = Field(3600.0, ge=0)  # past validity + margin without answer
+    drain_timeout: float = Field(30.0, ge=0)
+
+
+class LogConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    mask_numbers: bool = False
+    mask_bodies: bool = False
+
+
+class MetricsConfig(_Strict):
+    listen: str = "127.0.0.1:9465"
+    enabled: bool = True
+
+
+BindMode = Literal["tx", "rx", "trx"]
+
+
+class SmppAccountConfig(_Strict):
+    system_id: str = Field(min_length=1)
+    password: SecretStr
+    hosts: list[str] = Field(min_length=1)
+    binds: list[BindMode] = Field(default_factory=lambda: list[BindMode](["trx"]))
+    window: int = Field(10, ge=1, le=10_000)
+    split: Literal["udh", "udh16", "sar", "payload"] = "udh"
+    coding: Literal["auto", "gsm7", "gsm7_packed", "ucs2", "latin1"] = "auto"
+    reconnect_delay: float = Field(RECONNECT_DELAY_SECONDS, ge=0)
+    reconnect_failed_delay: float = Field(RECONNECT_FAILED_DELAY_SECONDS, ge=0)
+    response_timeout: float = Field(30.0, gt=0)
+    bind_timeout: float = Field(30.0, gt=0)
+    enquire_link_idle: float = Field(ENQUIRE_LINK_IDLE_SECONDS, gt=0)
+    enquire_link_timeout: float = Field(30.0, gt=0)
+    throttle_pause: float = Field(THROTTLE_PAUSE_SECONDS, ge=0)
+    queue_full_max_attempts: int = Field(QUEUE_FULL_MAX_ATTEMPTS, ge=1, le=20)
+    source_ton: int = Field(SOURCE_TON, ge=0, le=255)
+    source_npi: int = Field(SOURCE_NPI, ge=0, le=255)
+    numeric_source_ton: int | None = Field(None, ge=0, le=255)
+    dest_ton: int = Field(DEST_TON, ge=0, le=255)
+    dest_npi: int = Field(DEST_NPI, ge=0, le=255)
+    registered_delivery: int = Field(1, ge=0, le=255)
+    rate_limit: float | None = Field(None, gt=0)  # messages per second per session
+    message_id_format: Literal["auto", "as_is", "hex", "decimal"] = "auto"
+    tls: bool = False
+    # command_status (decimal or 0x hex) -> "permanent" | "transient"
+    status_policy: dict[str, Literal["permanent", "transient"]] = Field(default_factory=dict)
+
+    @field_validator("binds")
+    @classmethod
+    def _at_most_four(cls, binds: list[BindMode]) -> list[BindMode]:
+        if len(binds) > MAX_SESSIONS_PER_ACCOUNT:
+            raise ValueError(
+                f"at most {MAX_SESSIONS_PER_ACCOUNT} sessions per account "
+                f"(seed 004 L2922-2923), got {len(binds)}"
+            )
+        if not binds:
+            raise ValueError("at least one bind is needed")
+        return binds
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_port(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            name, sep, port = host.rpartition(":")
+            if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{host!r} is not host:port")
+        return hosts
+
+    @field_validator("status_policy")
+    @classmethod
+    def _status_codes(cls, policy: dict[str, str]) -> dict[str, str]:
+        for code in policy:
+            try:
+                int(code, 0)
+            except ValueError:
+                raise ValueError(f"{code!r} is not a command_status number") from None
+        return policy
+
+
+class RouteConfig(_Strict):
+    smpp: str | None = None  # the SMPP account carrying this route
+    fallback: list[str] = Field(default_factory=list)  # provider names, in order
+    failover_after: float = Field(120.0, ge=0)  # seconds without a bound session
+    validity: int = Field(86400, ge=MIN_VALIDITY_SECONDS)  # default when a row has none
+    max_parts: int = Field(10, ge=1, le=255)
+    in_doubt: Literal["resend", "unknown"] | None = None  # overrides daemon.in_doubt
+
+
+class ProviderConfig(BaseModel):
+    """A fallback provider; its own keys are checked by the provider's client."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: Literal["devino_rest", "devino_rest_v2", "devino_soap", "devino_soap_v2",
+                  "devino_xml", "mobipace", "webcom"]
+
+
+class SmppConfig(_Strict):
+    accounts: dict[str, SmppAccountConfig] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    database: DatabaseConfig
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
+    log: LogConfig = Field(default_factory=LogConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    smpp: SmppConfig = Field(default_factory=SmppConfig)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _routes_name_what_exists(self) -> Config:
+        if not self.routes:
+            raise ValueError("routes: at least one route is needed (e.g. [routes.default])")
+        for name, route in self.routes.items():
+            if route.smpp is not None and route.smpp not in self.smpp.accounts:
+                raise ValueError(
+                    f"routes.{name}.smpp: no SMPP account named {route.smpp!r} "
+                    f"(have: {', '.join(sorted(self.smpp.accounts)) or 'none'})"
+                )
+            for provider in route.fallback:
+                if provider not in self.providers:
+                    raise ValueError(
+                        f"routes.{name}.fallback: no provider named {provider!r}"
+                    )
+            if route.smpp is None and not route.fallback:
+                raise ValueError(f"routes.{name}: names neither an SMPP account nor a fallback")
+        return self
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, merge overrides and secrets, validate. Raises ConfigError naming the key."""
+    environ = os.environ if environ is None else environ
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _apply_environment(raw, environ)
+    _resolve_secret_files(raw, environ, path="")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not keys:
+            continue
+        table = raw
+        for key in keys[:-1]:
+            child = table.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{name}: {'.'.join(keys)} does not name a table path")
+            table = child
+        table[keys[-1]] = _parse_env_value(value)
+
+
+def _parse_env_value(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _resolve_secret_files(table: dict[str, Any], environ: Mapping[str, str], path: str) -> None:
+    for key in list(table):
+        value = table[key]
+        dotted = f"{path}{key}"
+        if isinstance(value, dict):
+            _resolve_secret_files(value, environ, dotted + ".")
+        elif key.endswith("_file") and isinstance(value, str):
+            target = key.removesuffix("_file")
+            table[target] = _read_secret(Path(value), dotted)
+            del table[key]
+        elif key.endswith("_credential") and isinstance(value, str):
+            target = key.removesuffix("_credential")
+            directory = environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                raise ConfigError(
+                    f"{dotted}: CREDENTIALS_DIRECTORY is not set (systemd LoadCredential=)"
+                )
+            table[target] = _read_secret(Path(directory) / value, dotted)
+            del table[key]
+
+
+def _read_secret(path: Path, key: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from None
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        raise ConfigError(f"{key}: {path} is empty")
+    return lines[0]
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    location = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    if not location:  # a model-level check names its key in the message itself
+        return message
+    return f"{location}: {message}"
