@@ -132,3 +132,11 @@ def test_check_config_command(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "routes.default.failover: unknown key" in done.stderr
+
+
+def test_the_example_configuration_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "dispatcher.example.toml"
+    config = load_config(example, {})
+    assert config.smpp.accounts["ads"].hosts[0] == "smpp01.integrationapi.net:2775"
+    assert config.routes["default"].fallback == ["devino_rest", "mobipace"]
+    assert len(config.smpp.accounts["transactional"].binds) == 4
