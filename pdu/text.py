@@ -1,0 +1,118 @@
+"""Text <-> short_message octets, and the data_coding that goes with them.
+
+Outgoing: `encode_text` picks GSM 7-bit (data_coding 0) when every character fits, else UCS-2
+(data_coding 8). GSM 7-bit goes out unpacked, one septet per octet, the usual SMPP form
+(specs/devino-smpp-http-soap.md §1.5: the seed does not say packed or unpacked, so unpacked is
+the default and "gsm7_packed" is there for an SMSC that wants packing). Latin-1 (data_coding 3)
+is only sent when asked for: under data_coding 0 an SMSC may read GSM, Latin-1 or ASCII
+(specs/smpp-anchors.md §3 #11), so we never send Latin-1 octets under 0.
+
+Incoming: `decode_text` never raises. It honours the SMPP 3.4 §5.2.19 values and the GSM 03.38
+coding groups that SMSCs pass through (message class 0xF0-0xFF, general groups 0x10-0x7F,
+message waiting 0xC0-0xEF); anything it cannot read becomes Latin-1, which keeps every octet.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from pdu.constants import DataCoding
+from pdu.gsm7 import decode_gsm7, encode_gsm7, is_gsm7, pack_septets
+
+CODINGS: Final = frozenset({"auto", "gsm7", "gsm7_packed", "ucs2", "latin1"})
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedText:
+    data_coding: int
+    data: bytes
+
+
+def encode_text(text: str, coding: str = "auto") -> EncodedText:
+    """Encode `text` for short_message / message_payload.
+
+    coding: "auto" (GSM 7-bit unpacked if every character fits, else UCS-2), "gsm7" (unpacked),
+    "gsm7_packed", "ucs2" (UTF-16-BE, so characters beyond U+FFFF take a surrogate pair),
+    "latin1". Raises ValueError for an unknown coding or a text the forced coding cannot carry.
+    """
+    if coding == "auto":
+        coding = "gsm7" if is_gsm7(text) else "ucs2"
+    if coding == "gsm7":
+        return EncodedText(DataCoding.SMSC_DEFAULT, encode_gsm7(text))
+    if coding == "ucs2":
+        return EncodedText(DataCoding.UCS2, text.encode("utf-16-be"))
+    if coding == "latin1":
+        return EncodedText(DataCoding.LATIN1, text.encode("latin-1"))
+    if coding == "gsm7_packed":
+        return EncodedText(DataCoding.SMSC_DEFAULT, pack_septets(encode_gsm7(text)))
+    raise ValueError(f"unknown text coding {coding!r}; expected one of {sorted(CODINGS)}")
+
+
+def decode_text(data: bytes, data_coding: int) -> str:
+    """Decode short_message / message_payload octets. Never raises.
+
+    data_coding 0 is read as unpacked GSM 7-bit; octets above 0x7F cannot be septets, so such a
+    message is read as Latin-1 (SMSCs that send Latin-1 under 0, specs/smpp-anchors.md §3 #11).
+    UCS-2 with an odd length or a lone surrogate shows U+FFFD for the damaged unit. Binary,
+    unknown and reserved codings come back as Latin-1.
+    """
+    return _DECODER_BY_CODING[data_coding & 0xFF](data)
+
+
+def _smsc_default(data: bytes) -> str:
+    if data.isascii():
+        return decode_gsm7(data)
+    return data.decode("latin-1")
+
+
+def _codec(name: str) -> Callable[[bytes], str]:
+    def decode(data: bytes) -> str:
+        return codecs.decode(data, name, "replace")
+
+    return decode
+
+
+def _latin1(data: bytes) -> str:
+    return data.decode("latin-1")
+
+
+_GSM: Final = _smsc_default
+_UCS2: Final = _codec("utf-16-be")
+
+# SMPP 3.4 §5.2.19.
+_SMPP_CODINGS: Final[dict[int, Callable[[bytes], str]]] = {
+    DataCoding.SMSC_DEFAULT: _smsc_default,
+    DataCoding.IA5: _latin1,  # IA5 is ASCII; Latin-1 is its superset and keeps stray octets
+    DataCoding.LATIN1: _latin1,
+    DataCoding.JIS: _codec("shift_jis"),
+    DataCoding.CYRILLIC: _codec("iso8859_5"),
+    DataCoding.LATIN_HEBREW: _codec("iso8859_8"),
+    DataCoding.UCS2: _UCS2,
+    DataCoding.ISO_2022_JP: _codec("iso2022_jp"),
+    DataCoding.KS_C_5601: _codec("euc_kr"),
+}
+
+
+def _gsm_dcs_decoder(dcs: int) -> Callable[[bytes], str]:
+    """GSM 03.38 §4 coding groups, for the values SMPP leaves to the network."""
+    group = dcs >> 4
+    if group == 0xF:  # message class group: bit 2 chooses GSM 7-bit (0) or 8-bit data (1)
+        return _latin1 if dcs & 0x04 else _GSM
+    if 0x1 <= group <= 0x7:  # general / automatic deletion groups; bit 5 = compressed
+        if dcs & 0x20:
+            return _latin1
+        return {0: _GSM, 2: _UCS2}.get((dcs >> 2) & 0x03, _latin1)
+    if group in (0xC, 0xD):  # message waiting indication, GSM 7-bit
+        return _GSM
+    if group == 0xE:  # message waiting indication, UCS-2
+        return _UCS2
+    return _latin1
+
+
+_DECODER_BY_CODING: Final[tuple[Callable[[bytes], str], ...]] = tuple(
+    _SMPP_CODINGS.get(dcs) or (_latin1 if dcs < 0x10 else _gsm_dcs_decoder(dcs))
+    for dcs in range(256)
+)
