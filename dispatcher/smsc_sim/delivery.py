@@ -1,0 +1,66 @@
+"""Routing SMSC-originated deliver_sm (receipts and MO) to an account's rx/trx sessions.
+
+A deliver_sm goes to one bound receiver of its system_id, round robin. With none bound it
+waits, in order, until one binds. One the client did not acknowledge before its connection
+closed goes out again: a real SMSC keeps a receipt until it is acknowledged, so a client may
+see a receipt twice but never lose one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from dispatcher.smsc_sim.records import DeliverKind
+from pdu.pdus import DeliverSm
+
+
+@dataclass(slots=True, eq=False)
+class OutboundDeliver:
+    system_id: str
+    pdu: DeliverSm  # sequence_number is set by the session that sends it
+    kind: DeliverKind
+    message_id: str | None = None  # the receipted id
+    on_ack: Callable[[int], None] | None = None  # called with the deliver_sm_resp status
+
+
+class Receiver(Protocol):
+    def send_deliver(self, item: OutboundDeliver) -> None: ...
+
+
+class DeliveryRouter:
+    def __init__(self) -> None:
+        self._receivers: dict[str, list[Receiver]] = defaultdict(list)
+        self._turn: dict[str, int] = defaultdict(int)
+        self._waiting: dict[str, deque[OutboundDeliver]] = defaultdict(deque)
+
+    def add_receiver(self, system_id: str, receiver: Receiver) -> None:
+        self._receivers[system_id].append(receiver)
+        waiting = self._waiting.pop(system_id, None)
+        while waiting:
+            self.deliver(waiting.popleft())
+
+    def remove_receiver(self, system_id: str, receiver: Receiver) -> None:
+        receivers = self._receivers.get(system_id)
+        if receivers and receiver in receivers:
+            receivers.remove(receiver)
+
+    def has_receiver(self, system_id: str) -> bool:
+        return bool(self._receivers.get(system_id))
+
+    def deliver(self, item: OutboundDeliver) -> None:
+        receivers = self._receivers.get(item.system_id)
+        if not receivers:
+            self._waiting[item.system_id].append(item)
+            return
+        turn = self._turn[item.system_id]
+        self._turn[item.system_id] = turn + 1
+        receivers[turn % len(receivers)].send_deliver(item)
+
+    def waiting(self, system_id: str | None = None) -> int:
+        """deliver_sm held because no receiver of the account is bound."""
+        if system_id is not None:
+            return len(self._waiting.get(system_id, ()))
+        return sum(len(queue) for queue in self._waiting.values())

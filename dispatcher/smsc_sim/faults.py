@@ -1,0 +1,60 @@
+"""The command_status a submit gets: exact per-destination rules first, then seeded fractions.
+
+The statuses are the three a provider answers under load or for a bad number, each with the
+client behaviour the seed demands (seed 004_80a28bca441860d4.txt):
+- ESME_RINVDSTADR: delete, never resend (L2959-2960);
+- ESME_RTHROTTLED: requeue, pause that connection 1 s (L2962-2963);
+- ESME_RMSGQFUL: end of queue, 3-5 more tries at 5/15/45 s (L2965-2969).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from dispatcher.smsc_sim.config import SimConfig
+from pdu.constants import CommandStatus
+
+
+class SubmitPolicy:
+    def __init__(self, config: SimConfig) -> None:
+        # The config, not its FaultConfig: a test may swap `config.faults` while running.
+        self._config = config
+        self._random = random.Random(config.seed)
+        self._tries: Counter[str] = Counter()
+
+    def status_for(self, destination: str | None) -> int:
+        """The answer for one submit to `destination` (None when the body was not decoded,
+        which the caller only does when no per-destination rule is set)."""
+        faults = self._config.faults
+        if destination is not None:
+            self._tries[destination] += 1
+            tries = self._tries[destination]
+            fixed = faults.status_by_destination.get(destination)
+            if fixed is not None:
+                return fixed
+            if destination in faults.invalid_destinations:
+                return CommandStatus.ESME_RINVDSTADR
+            if tries <= faults.throttle_first.get(destination, 0):
+                return CommandStatus.ESME_RTHROTTLED
+            if tries <= faults.queue_full_first.get(destination, 0):
+                return CommandStatus.ESME_RMSGQFUL
+        if not faults.has_rates():
+            return CommandStatus.ESME_ROK
+        draw = self._random.random()
+        if draw < faults.throttle_rate:
+            return CommandStatus.ESME_RTHROTTLED
+        draw -= faults.throttle_rate
+        if draw < faults.queue_full_rate:
+            return CommandStatus.ESME_RMSGQFUL
+        draw -= faults.queue_full_rate
+        if draw < faults.invalid_rate:
+            return CommandStatus.ESME_RINVDSTADR
+        return CommandStatus.ESME_ROK
+
+    def response_delay(self, destination: str | None) -> float:
+        faults = self._config.faults
+        delay = faults.response_delay
+        if destination is not None and faults.response_delay_by_destination:
+            delay += faults.response_delay_by_destination.get(destination, 0.0)
+        return delay

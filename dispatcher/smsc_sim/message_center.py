@@ -1,0 +1,365 @@
+"""What the SMSC does with messages: accept or refuse, which id, which receipt and when, and
+what query_sm / cancel_sm / replace_sm find.
+
+Sessions hand it decoded requests (or, on the fast path, only a submit_sm's sequence number)
+and it answers through `session.respond`, records what it saw, keeps the message store and
+plans receipts, which the delivery router takes to the account's receivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from dispatcher.clock import Clock
+from dispatcher.smsc_sim.config import SimConfig
+from dispatcher.smsc_sim.delivery import DeliveryRouter, OutboundDeliver
+from dispatcher.smsc_sim.faults import SubmitPolicy
+from dispatcher.smsc_sim.message_ids import MessageIds
+from dispatcher.smsc_sim.receipts import (
+    ERROR_CODE_BY_STAT,
+    StateChooser,
+    build_receipt,
+    receipt_wanted,
+)
+from dispatcher.smsc_sim.records import Recording, SubmitRecord
+from dispatcher.smsc_sim.rejoin import Rejoiner
+from dispatcher.smsc_sim.session import header_frame
+from dispatcher.smsc_sim.store import MessageStore, StoredMessage
+from pdu.codec import encode
+from pdu.constants import ESM_UDHI, CommandId, CommandStatus, DestFlag
+from pdu.pdus import (
+    CancelSm,
+    DataSm,
+    DataSmResp,
+    DestAddress,
+    QuerySm,
+    QuerySmResp,
+    ReplaceSm,
+    SubmitMulti,
+    SubmitMultiResp,
+    SubmitSm,
+    SubmitSmResp,
+    UnsuccessSme,
+)
+from pdu.reassembly import split_udh
+from pdu.receipt import MESSAGE_STATE_BY_STAT
+from pdu.smpp_time import format_absolute, parse_smpp_time
+from pdu.tlv import Tag
+
+if TYPE_CHECKING:
+    from dispatcher.smsc_sim.session import SmscSession
+
+# seed 004_80a28bca441860d4.txt L2971-2972: validity_period must be at least 60 seconds.
+MIN_VALIDITY: Final = timedelta(seconds=60)
+
+
+class MessageCenter:
+    def __init__(
+        self,
+        config: SimConfig,
+        clock: Clock,
+        recording: Recording,
+        router: DeliveryRouter,
+        violation: Callable[[str], None],
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._recording = recording
+        self._router = router
+        self._violation = violation
+        self._ids = MessageIds(
+            config.message_id_format, config.hex_id_width, config.message_id_start
+        )
+        self._policy = SubmitPolicy(config)
+        self._states = StateChooser(config.seed)
+        self._store = MessageStore()
+        self._rejoiner = Rejoiner(recording)
+
+    def incomplete_messages(self) -> int:
+        return self._rejoiner.incomplete()
+
+    def message_state(self, message_id: str) -> str | None:
+        message = self._store.by_id(message_id)
+        return None if message is None else message.state_at(self._clock.monotonic())
+
+    def needs_submit_body(self) -> bool:
+        """Whether a submit_sm must be decoded beyond its header."""
+        config = self._config
+        faults = config.faults
+        return (
+            config.record
+            or config.receipts
+            or faults.receipt_before_resp
+            or faults.has_destination_rules()
+        )
+
+    def submit_sm(self, session: SmscSession, pdu: SubmitSm | None, sequence_number: int) -> None:
+        """Answer a submit_sm; `pdu` is None when only its header was read."""
+        destination = None if pdu is None else pdu.destination_addr
+        status = self._policy.status_for(destination)
+        delay = self._policy.response_delay(destination)
+        number, message_id = self._allocate_id(status)
+        frame = (
+            encode(SubmitSmResp(message_id=message_id, sequence_number=sequence_number))
+            if message_id
+            else header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number)
+        )
+        if pdu is None:
+            session.respond(frame, delay)
+            return
+        early = self._take(
+            session, "submit_sm", pdu, status, number, message_id, allow_early_receipt=True
+        )
+        self._respond(session, frame, delay, early)
+
+    def data_sm(self, session: SmscSession, pdu: DataSm) -> None:
+        status = self._policy.status_for(pdu.destination_addr)
+        delay = self._policy.response_delay(pdu.destination_addr)
+        number, message_id = self._allocate_id(status)
+        frame = (
+            encode(DataSmResp(message_id=message_id, sequence_number=pdu.sequence_number))
+            if message_id
+            else header_frame(CommandId.DATA_SM_RESP, status, pdu.sequence_number)
+        )
+        early = self._take(
+            session, "data_sm", pdu, status, number, message_id, allow_early_receipt=True
+        )
+        self._respond(session, frame, delay, early)
+
+    def submit_multi(self, session: SmscSession, pdu: SubmitMulti) -> None:
+        """One message id for the message; each SME destination is judged on its own and the
+        refused ones are listed in the response. Distribution lists are not provisioned."""
+        number, message_id = self._allocate_id(CommandStatus.ESME_ROK)
+        refused: list[UnsuccessSme] = []
+        for dest in pdu.dest_addresses:
+            if dest.dest_flag != DestFlag.SME_ADDRESS:
+                refused.append(
+                    UnsuccessSme(0, 0, dest.address_or_dl_name, CommandStatus.ESME_RINVDLNAME)
+                )
+                continue
+            status = self._policy.status_for(dest.address_or_dl_name)
+            single = _as_submit_sm(pdu, dest)
+            self._take(
+                session,
+                "submit_multi",
+                single,
+                status,
+                number,
+                message_id,
+                allow_early_receipt=False,
+            )
+            if status != CommandStatus.ESME_ROK:
+                refused.append(UnsuccessSme(dest.ton, dest.npi, dest.address_or_dl_name, status))
+        first = pdu.dest_addresses[0].address_or_dl_name if pdu.dest_addresses else None
+        response = SubmitMultiResp(
+            message_id=message_id, unsuccess_smes=refused, sequence_number=pdu.sequence_number
+        )
+        session.respond(encode(response), self._policy.response_delay(first))
+
+    def query_sm(self, session: SmscSession, pdu: QuerySm) -> bytes:
+        message = self._message_of(session, pdu.message_id)
+        if message is None:
+            return header_frame(
+                CommandId.QUERY_SM_RESP, CommandStatus.ESME_RQUERYFAIL, pdu.sequence_number
+            )
+        state = message.state_at(self._clock.monotonic())
+        final_date = ""
+        if state != "ENROUTE":
+            final_date = format_absolute(datetime.fromtimestamp(message.final_wall(), UTC))
+        return encode(
+            QuerySmResp(
+                message_id=pdu.message_id,
+                final_date=final_date,
+                message_state=MESSAGE_STATE_BY_STAT[state],
+                error_code=ERROR_CODE_BY_STAT.get(state, 0),
+                sequence_number=pdu.sequence_number,
+            )
+        )
+
+    def cancel_sm(self, session: SmscSession, pdu: CancelSm) -> bytes:
+        now = self._clock.monotonic()
+        message = self._message_of(session, pdu.message_id)
+        if message is None or message.is_final_at(now):
+            status = CommandStatus.ESME_RCANCELFAIL
+        else:
+            message.delete(now, self._clock.wall())
+            status = CommandStatus.ESME_ROK
+        return header_frame(CommandId.CANCEL_SM_RESP, status, pdu.sequence_number)
+
+    def replace_sm(self, session: SmscSession, pdu: ReplaceSm) -> bytes:
+        message = self._message_of(session, pdu.message_id)
+        if message is None or message.is_final_at(self._clock.monotonic()):
+            status = CommandStatus.ESME_RREPLACEFAIL
+        else:
+            message.short_message = pdu.short_message
+            status = CommandStatus.ESME_ROK
+        return header_frame(CommandId.REPLACE_SM_RESP, status, pdu.sequence_number)
+
+    def _allocate_id(self, status: int) -> tuple[int, str]:
+        if status != CommandStatus.ESME_ROK:
+            return 0, ""
+        number = self._ids.next_number()
+        return number, self._ids.resp_id(number)
+
+    def _take(
+        self,
+        session: SmscSession,
+        command: str,
+        pdu: SubmitSm | DataSm,
+        status: int,
+        number: int,
+        message_id: str,
+        *,
+        allow_early_receipt: bool,
+    ) -> OutboundDeliver | None:
+        """Record one submitted message and, if accepted, remember it and plan its receipt.
+        Returns the receipt to send before the response when that fault is on."""
+        config = self._config
+        now = self._clock.monotonic()
+        system_id = session.system_id or ""
+        short_message = pdu.short_message if isinstance(pdu, SubmitSm) else b""
+        validity_period = pdu.validity_period if isinstance(pdu, SubmitSm) else ""
+        if config.record:
+            self._recording.submits.append(
+                SubmitRecord(
+                    time=now,
+                    session_id=session.session_id,
+                    system_id=system_id,
+                    command=command,
+                    sequence_number=pdu.sequence_number,
+                    source_addr_ton=pdu.source_addr_ton,
+                    source_addr_npi=pdu.source_addr_npi,
+                    source_addr=pdu.source_addr,
+                    dest_addr_ton=pdu.dest_addr_ton,
+                    dest_addr_npi=pdu.dest_addr_npi,
+                    destination_addr=pdu.destination_addr,
+                    esm_class=pdu.esm_class,
+                    registered_delivery=pdu.registered_delivery,
+                    data_coding=pdu.data_coding,
+                    validity_period=validity_period,
+                    short_message=short_message,
+                    tlvs=pdu.tlvs,
+                    command_status=status,
+                    message_id=message_id,
+                )
+            )
+            self._check_validity(validity_period, pdu.destination_addr)
+        if status != CommandStatus.ESME_ROK:
+            return None
+        if config.record:
+            self._rejoiner.add(system_id, pdu.source_addr, pdu.destination_addr, pdu)
+        if not (config.record or config.receipts):
+            return None
+        message = self._stored(system_id, pdu, short_message, number, message_id, now)
+        if config.record:
+            self._store.add(message)
+        if not (config.receipts and message.receipt_requested):
+            return None
+        if (
+            allow_early_receipt
+            and config.faults.receipt_before_resp
+            and self._router.has_receiver(system_id)
+        ):
+            message.final_at = now
+            return self._receipt(message)
+        self._clock.call_later(config.receipt_delay, self._send_receipt, message)
+        return None
+
+    def _stored(
+        self,
+        system_id: str,
+        pdu: SubmitSm | DataSm,
+        short_message: bytes,
+        number: int,
+        message_id: str,
+        now: float,
+    ) -> StoredMessage:
+        config = self._config
+        text_octets = short_message or pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"")
+        if pdu.esm_class & ESM_UDHI:
+            text_octets = split_udh(text_octets)[1]
+        final_state = config.receipt_state_by_destination.get(pdu.destination_addr)
+        if final_state is None:
+            final_state = self._states.choose(config.receipt_states)
+        return StoredMessage(
+            number=number,
+            message_id=message_id,
+            system_id=system_id,
+            source_addr_ton=pdu.source_addr_ton,
+            source_addr_npi=pdu.source_addr_npi,
+            source_addr=pdu.source_addr,
+            dest_addr_ton=pdu.dest_addr_ton,
+            dest_addr_npi=pdu.dest_addr_npi,
+            destination_addr=pdu.destination_addr,
+            data_coding=pdu.data_coding,
+            esm_class=pdu.esm_class,
+            short_message=text_octets,
+            submitted_at=now,
+            submitted_wall=self._clock.wall(),
+            final_at=now + config.receipt_delay,
+            final_state=final_state,
+            receipt_requested=receipt_wanted(pdu.registered_delivery, final_state),
+        )
+
+    def _respond(
+        self, session: SmscSession, frame: bytes, delay: float, early: OutboundDeliver | None
+    ) -> None:
+        if early is None:
+            session.respond(frame, delay)
+            return
+        # The response waits for the client to acknowledge the receipt, so the receipt
+        # certainly arrived first (specs/smpp-anchors.md §3 item 2).
+        early.on_ack = lambda _status: session.respond(frame)
+        self._router.deliver(early)
+
+    def _send_receipt(self, message: StoredMessage) -> None:
+        self._router.deliver(self._receipt(message))
+
+    def _receipt(self, message: StoredMessage) -> OutboundDeliver:
+        state = message.state_at(self._clock.monotonic())
+        receipt_id = self._ids.receipt_id(message.number, self._config.receipt_id_base)
+        pdu = build_receipt(
+            message, receipt_id, state, self._clock.wall(), self._config.receipt_tlvs
+        )
+        return OutboundDeliver(message.system_id, pdu, "receipt", message.message_id)
+
+    def _message_of(self, session: SmscSession, message_id: str) -> StoredMessage | None:
+        return self._store.get(message_id, session.system_id or "")
+
+    def _check_validity(self, validity_period: str, destination: str) -> None:
+        if not validity_period:
+            return
+        now = datetime.now(UTC)
+        expiry = parse_smpp_time(validity_period, now)
+        if isinstance(expiry, datetime) and expiry - now < MIN_VALIDITY:
+            self._violation(
+                f"submit to {destination}: validity_period {validity_period!r} is under 60 s "
+                "(seed 004 L2971-2972)"
+            )
+
+
+def _as_submit_sm(pdu: SubmitMulti, dest: DestAddress) -> SubmitSm:
+    """What a submit_multi amounts to for one of its destinations."""
+    return SubmitSm(
+        service_type=pdu.service_type,
+        source_addr_ton=pdu.source_addr_ton,
+        source_addr_npi=pdu.source_addr_npi,
+        source_addr=pdu.source_addr,
+        dest_addr_ton=dest.ton,
+        dest_addr_npi=dest.npi,
+        destination_addr=dest.address_or_dl_name,
+        esm_class=pdu.esm_class,
+        protocol_id=pdu.protocol_id,
+        priority_flag=pdu.priority_flag,
+        schedule_delivery_time=pdu.schedule_delivery_time,
+        validity_period=pdu.validity_period,
+        registered_delivery=pdu.registered_delivery,
+        replace_if_present_flag=pdu.replace_if_present_flag,
+        data_coding=pdu.data_coding,
+        sm_default_msg_id=pdu.sm_default_msg_id,
+        short_message=pdu.short_message,
+        tlvs=pdu.tlvs,
+        sequence_number=pdu.sequence_number,
+    )

@@ -1,0 +1,37 @@
+"""Message ids from a counter, written in hex or decimal.
+
+Real SMSCs differ here (specs/smpp-anchors.md §3 item 1: submit_sm_resp ids in hex, receipt
+ids in decimal, leading zeros, case), so the simulator can write either base and can name a
+message in its receipts in the other base than in its submit_sm_resp.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from dispatcher.smsc_sim.config import MessageIdFormat, ReceiptIdBase
+
+
+class MessageIds:
+    def __init__(self, id_format: MessageIdFormat, hex_width: int, start: int) -> None:
+        self._format = id_format
+        self._hex_width = hex_width
+        self._numbers = count(start)
+
+    def next_number(self) -> int:
+        return next(self._numbers)
+
+    def resp_id(self, number: int) -> str:
+        """The id as the submit_sm_resp carries it: "0000002A" (hex) or "42" (decimal)."""
+        return self._write(number, self._format)
+
+    def receipt_id(self, number: int, base: ReceiptIdBase) -> str:
+        """The id as a receipt names it: as in the resp, or in the other base."""
+        if base == "same":
+            return self._write(number, self._format)
+        return self._write(number, "decimal" if self._format == "hex" else "hex")
+
+    def _write(self, number: int, id_format: MessageIdFormat) -> str:
+        if id_format == "hex":
+            return f"{number:0{self._hex_width}X}"
+        return str(number)
