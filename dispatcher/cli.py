@@ -14,6 +14,15 @@ from collections.abc import Sequence
 
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "smsc-sim": (
+        "dispatcher.smsc_sim.cli",
+        "Run the built-in SMSC simulator (for staging and demos)",
+    ),
+    "migrate": ("dispatcher.outbox.migrate_cli", "Apply the database migrations"),
+    "provider-sim": (
+        "dispatcher.provider_sim.cli",
+        "Run one fake provider HTTP API (for staging and demos)",
+    ),
     "check-config": ("dispatcher.commands.check_config", "Validate a configuration file"),
 }
 
