@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dispatcher.provider_sim.cli",
         "Run one fake provider HTTP API (for staging and demos)",
     ),
+    "run": ("dispatcher.commands.run", "Run the daemon in the foreground"),
     "check-config": ("dispatcher.commands.check_config", "Validate a configuration file"),
 }
 

@@ -95,6 +95,8 @@ class MetricsConfig(_Strict):
 
 
 BindMode = Literal["tx", "rx", "trx"]
+IdFormat = Literal["auto", "as_is", "hex", "decimal", "strip_zeros", "casefold"]
+StatusActionName = Literal["accept", "throttle", "queue_full", "transient", "permanent"]
 
 
 class SmppAccountConfig(_Strict):
@@ -120,10 +122,14 @@ class SmppAccountConfig(_Strict):
     dest_npi: int = Field(DEST_NPI, ge=0, le=255)
     registered_delivery: int = Field(1, ge=0, le=255)
     rate_limit: float | None = Field(None, gt=0)  # messages per second per session
-    message_id_format: Literal["auto", "as_is", "hex", "decimal"] = "auto"
+    # How the SMSC writes message ids in submit_sm_resp and in receipts (they may differ):
+    # auto | as_is | hex | decimal | strip_zeros | casefold (see pdu.message_id)
+    message_id_format: IdFormat = "auto"
+    receipt_id_format: IdFormat | None = None  # None: the same as message_id_format
+    max_queue: int = Field(20_000, ge=1)  # messages held by the pool before claims pause
     tls: bool = False
-    # command_status (decimal or 0x hex) -> "permanent" | "transient"
-    status_policy: dict[str, Literal["permanent", "transient"]] = Field(default_factory=dict)
+    # command_status (decimal or 0x hex) -> what to do with a message that gets it
+    status_policy: dict[str, StatusActionName] = Field(default_factory=dict)
 
     @field_validator("binds")
     @classmethod
@@ -159,6 +165,7 @@ class SmppAccountConfig(_Strict):
 
 class RouteConfig(_Strict):
     smpp: str | None = None  # the SMPP account carrying this route
+    source: str | None = None  # the sender when an outbox row has none
     fallback: list[str] = Field(default_factory=list)  # provider names, in order
     failover_after: float = Field(120.0, ge=0)  # seconds without a bound session
     validity: int = Field(86400, ge=MIN_VALIDITY_SECONDS)  # default when a row has none

@@ -1,0 +1,332 @@
+"""The SMPP codec against aiosmpplib 0.7.4 and python-smpplib 2.2.4, in one process and run.
+
+    .venv/bin/python -m benchmarks.codec_bench
+
+Lines (each library doing the same job the way its users do it):
+- encode a submit_sm from text, GSM 7-bit and UCS-2. Ours: encode_text + SubmitSm + encode.
+  aiosmpplib: SubmitSm(...) + .pdu() (it encodes the text itself). smpplib: gsm.make_parts +
+  make_pdu + generate(). The addresses are built once outside the loop for every library,
+  which flatters aiosmpplib (its PhoneNumber objects validate on construction).
+- decode a deliver_sm carrying a delivery receipt and parse the receipt. Ours: decode +
+  receipt_from_pdu. aiosmpplib: parse_header + DeliverSm.from_pdu + parse_receipt. smpplib:
+  parse_pdu only; it has no receipt parser, so its line does less work than the others.
+- frame and decode a stream of 100,000 submit_sm_resp, read in 64 KiB chunks. Ours: Framer +
+  decode. The other two have no sans-I/O framer (both read a socket per PDU), so they get the
+  same minimal slicing loop and their own header/body parsers.
+
+Timing is timeit's: the loop count from autorange, the best of several repeats; the stream
+line is timed whole and divided by its length. Figures are µs per operation (per PDU for the
+stream); compare the ratios, the absolute numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import struct
+import timeit
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import smpplib.gsm
+import smpplib.smpp
+from aiosmpplib import protocol as aio
+from aiosmpplib.state import NPI, TON, PhoneNumber
+
+from pdu.codec import decode, encode
+from pdu.constants import ESM_DELIVERY_RECEIPT, Npi, Ton
+from pdu.framer import Framer
+from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
+from pdu.receipt import receipt_from_pdu
+from pdu.text import encode_text
+from pdu.tlv import Tag
+
+GSM_TEXT = "Hello world, this is a test message"
+UCS2_TEXT = "Привет! Это тестовое сообщение"
+# 10-digit dates: aiosmpplib's parser raises on the 12-digit form (smpp-anchors.md §1.7 #11).
+RECEIPT_TEXT = (
+    "id:1234567890 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+    "stat:DELIVRD err:000 text:Hello world"
+)
+SENDER = "DEVINO"
+RECIPIENT = "79031234567"
+STREAM_LENGTH = 100_000
+READ_SIZE = 65536
+REPEATS = 5
+
+
+class _SmpplibSequence:
+    """smpplib's PDUs draw sequence numbers from a client object; this is the smallest one."""
+
+    sequence = 0
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+
+_SMPPLIB_CLIENT = _SmpplibSequence()
+
+
+# --- encode a submit_sm from text -----------------------------------------------------------
+
+
+def ours_submit_sm(text: str) -> bytes:
+    encoded = encode_text(text)
+    return encode(
+        SubmitSm(
+            source_addr_ton=Ton.ALPHANUMERIC,
+            source_addr_npi=Npi.ISDN,
+            source_addr=SENDER,
+            dest_addr_ton=Ton.INTERNATIONAL,
+            dest_addr_npi=Npi.ISDN,
+            destination_addr=RECIPIENT,
+            registered_delivery=1,
+            data_coding=encoded.data_coding,
+            short_message=encoded.data,
+            sequence_number=7,
+        )
+    )
+
+
+_AIO_SOURCE = PhoneNumber(SENDER, TON.ALPHANUMERIC, NPI.ISDN)
+_AIO_DESTINATION = PhoneNumber(RECIPIENT, TON.INTERNATIONAL, NPI.ISDN)
+
+
+def aiosmpplib_submit_sm(text: str) -> bytes:
+    message = aio.SubmitSm(
+        sequence_num=7,
+        short_message=text,
+        source=_AIO_SOURCE,
+        destination=_AIO_DESTINATION,
+        registered_delivery=1,
+    )
+    return bytes(message.pdu())
+
+
+def smpplib_submit_sm(text: str) -> bytes:
+    parts, data_coding, esm_class = smpplib.gsm.make_parts(text)
+    pdu = smpplib.smpp.make_pdu(
+        "submit_sm",
+        client=_SMPPLIB_CLIENT,
+        source_addr_ton=Ton.ALPHANUMERIC,
+        source_addr_npi=Npi.ISDN,
+        source_addr=SENDER,
+        dest_addr_ton=Ton.INTERNATIONAL,
+        dest_addr_npi=Npi.ISDN,
+        destination_addr=RECIPIENT,
+        esm_class=esm_class,
+        registered_delivery=1,
+        data_coding=data_coding,
+        short_message=parts[0],
+    )
+    pdu.sequence = 7
+    return bytes(pdu.generate())
+
+
+# --- decode a deliver_sm receipt and parse it -----------------------------------------------
+
+RECEIPT_FRAME = encode(
+    DeliverSm(
+        source_addr_ton=Ton.INTERNATIONAL,
+        source_addr_npi=Npi.ISDN,
+        source_addr=RECIPIENT,
+        dest_addr_ton=Ton.ALPHANUMERIC,
+        destination_addr=SENDER,
+        esm_class=ESM_DELIVERY_RECEIPT,
+        short_message=RECEIPT_TEXT.encode("ascii"),
+        tlvs={Tag.RECEIPTED_MESSAGE_ID: b"1234567890\0", Tag.MESSAGE_STATE: b"\x02"},
+        sequence_number=11,
+    )
+)
+
+
+def ours_receipt() -> object:
+    return receipt_from_pdu(decode(RECEIPT_FRAME))  # type: ignore[arg-type]
+
+
+def aiosmpplib_receipt() -> object:
+    header = aio.SmppMessage.parse_header(RECEIPT_FRAME)
+    message = aio.DeliverSm.from_pdu(RECEIPT_FRAME, header)
+    assert isinstance(message, aio.DeliverSm)
+    return message.parse_receipt()
+
+
+def smpplib_receipt() -> object:
+    return smpplib.smpp.parse_pdu(RECEIPT_FRAME, client=_SMPPLIB_CLIENT)
+
+
+# --- frame and decode a stream of submit_sm_resp --------------------------------------------
+
+RESP_STREAM = b"".join(
+    encode(SubmitSmResp(message_id=str(1_000_000_000 + n), sequence_number=n + 1))
+    for n in range(STREAM_LENGTH)
+)
+
+
+def _chunks() -> Iterator[bytes]:
+    for start in range(0, len(RESP_STREAM), READ_SIZE):
+        yield RESP_STREAM[start : start + READ_SIZE]
+
+
+def ours_stream() -> int:
+    framer = Framer()
+    count = 0
+    for chunk in _chunks():
+        for frame in framer.feed(chunk):
+            decode(frame)
+            count += 1
+    return count
+
+
+def _naive_frames() -> Iterator[bytes]:
+    """The framing loop the two other libraries get (neither has one without a socket)."""
+    buffer = b""
+    for chunk in _chunks():
+        buffer += chunk
+        position = 0
+        while len(buffer) - position >= 16:
+            (length,) = struct.unpack_from(">I", buffer, position)
+            if len(buffer) - position < length:
+                break
+            yield buffer[position : position + length]
+            position += length
+        buffer = buffer[position:]
+
+
+def aiosmpplib_stream() -> int:
+    count = 0
+    for frame in _naive_frames():
+        aio.SubmitSmResp.from_pdu(frame, aio.SmppMessage.parse_header(frame))
+        count += 1
+    return count
+
+
+def smpplib_stream() -> int:
+    count = 0
+    for frame in _naive_frames():
+        smpplib.smpp.parse_pdu(frame, client=_SMPPLIB_CLIENT)
+        count += 1
+    return count
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def best_microseconds(operations: list[Callable[[], Any]], per_call: int = 1) -> list[float]:
+    """Best-of-REPEATS µs per operation for each callable. The repeats are interleaved (one
+    round of every library, then the next round), so a burst of load on a shared machine
+    hits all of them rather than one."""
+    timers = [timeit.Timer(operation) for operation in operations]
+    numbers = [timer.autorange()[0] for timer in timers]
+    best = [float("inf")] * len(timers)
+    for _ in range(REPEATS):
+        for index, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
+            best[index] = min(best[index], timer.timeit(number) / number)
+    return [seconds * 1e6 / per_call for seconds in best]
+
+
+def check_same_work() -> None:
+    """Every library must produce the same octets for the encode lines, and read the same
+    receipt, or the comparison means nothing."""
+    for text in (GSM_TEXT, UCS2_TEXT):
+        ours = ours_submit_sm(text)
+        assert ours == aiosmpplib_submit_sm(text), text
+        assert ours == smpplib_submit_sm(text), text
+    receipt = receipt_from_pdu(decode(RECEIPT_FRAME))  # type: ignore[arg-type]
+    assert receipt is not None
+    theirs = aiosmpplib_receipt()
+    assert isinstance(theirs, dict)
+    assert receipt.message_id == theirs["id"] == "1234567890"
+    assert receipt.state == theirs["stat"] == "DELIVRD"
+
+
+def main() -> None:
+    check_same_work()
+    for stream in (ours_stream, aiosmpplib_stream, smpplib_stream):
+        assert stream() == STREAM_LENGTH
+    rows = [
+        (
+            "encode submit_sm from GSM 7-bit text",
+            best_microseconds([lambda f=f: f(GSM_TEXT) for f in _SUBMIT_SM]),  # type: ignore[misc]
+        ),
+        (
+            "encode submit_sm from UCS-2 text",
+            best_microseconds([lambda f=f: f(UCS2_TEXT) for f in _SUBMIT_SM]),  # type: ignore[misc]
+        ),
+        (
+            "decode deliver_sm + parse receipt (smpplib: decode only)",
+            best_microseconds([ours_receipt, aiosmpplib_receipt, smpplib_receipt]),
+        ),
+        (
+            f"frame + decode {STREAM_LENGTH:,} submit_sm_resp (per PDU)",
+            best_microseconds(
+                [ours_stream, aiosmpplib_stream, smpplib_stream], per_call=STREAM_LENGTH
+            ),
+        ),
+    ]
+    print("| operation | ours µs | aiosmpplib µs | smpplib µs | aiosmpplib/ours | smpplib/ours |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, (ours, aiosmpplib, smpplib_us) in rows:
+        print(
+            f"| {label} | {ours:.2f} | {aiosmpplib:.2f} | {smpplib_us:.2f} "
+            f"| {aiosmpplib / ours:.1f}x | {smpplib_us / ours:.1f}x |"
+        )
+    print_our_breakdown()
+
+
+def print_our_breakdown() -> None:
+    """Where our own time goes, per step, so a slow line points at the module to fix."""
+    gsm = encode_text(GSM_TEXT)
+    submit_sm = SubmitSm(
+        source_addr_ton=Ton.ALPHANUMERIC,
+        source_addr_npi=Npi.ISDN,
+        source_addr=SENDER,
+        dest_addr_ton=Ton.INTERNATIONAL,
+        dest_addr_npi=Npi.ISDN,
+        destination_addr=RECIPIENT,
+        registered_delivery=1,
+        data_coding=gsm.data_coding,
+        short_message=gsm.data,
+        sequence_number=7,
+    )
+    receipt_pdu = decode(RECEIPT_FRAME)
+    resp_frame = encode(SubmitSmResp(message_id="1000000001", sequence_number=1))
+    steps = {
+        "pdu.text.encode_text (GSM 7-bit)": lambda: encode_text(GSM_TEXT),
+        "pdu.text.encode_text (UCS-2)": lambda: encode_text(UCS2_TEXT),
+        "SubmitSm(...) construction (keywords)": lambda: SubmitSm(
+            source_addr_ton=Ton.ALPHANUMERIC,
+            source_addr_npi=Npi.ISDN,
+            source_addr=SENDER,
+            dest_addr_ton=Ton.INTERNATIONAL,
+            dest_addr_npi=Npi.ISDN,
+            destination_addr=RECIPIENT,
+            registered_delivery=1,
+            data_coding=gsm.data_coding,
+            short_message=gsm.data,
+            sequence_number=7,
+        ),
+        "pdu.codec.encode(submit_sm)": lambda: encode(submit_sm),
+        "pdu.codec.decode(deliver_sm receipt)": lambda: decode(RECEIPT_FRAME),
+        "pdu.receipt.receipt_from_pdu": lambda: receipt_from_pdu(receipt_pdu),  # type: ignore[arg-type]
+        "pdu.codec.decode(submit_sm_resp)": lambda: decode(resp_frame),
+        "pdu.framer.Framer.feed (per PDU of the stream)": lambda: _frame_only(),
+    }
+    timings = best_microseconds(list(steps.values()))
+    timings[-1] /= STREAM_LENGTH
+    print()
+    print("| our step | µs |")
+    print("|---|---:|")
+    for name, microseconds in zip(steps, timings, strict=True):
+        print(f"| {name} | {microseconds:.2f} |")
+
+
+def _frame_only() -> int:
+    framer = Framer()
+    return sum(len(framer.feed(chunk)) for chunk in _chunks())
+
+
+_SUBMIT_SM = (ours_submit_sm, aiosmpplib_submit_sm, smpplib_submit_sm)
+
+
+if __name__ == "__main__":
+    main()

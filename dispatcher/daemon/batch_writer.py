@@ -1,0 +1,98 @@
+"""Collect items from the hot path and write them to the database in batches.
+
+Results and receipts arrive one by one from PDU callbacks; PostgreSQL wants them a thousand
+at a time. A `BatchWriter` gathers items and hands them to one async write function: as soon
+as the previous write has finished, everything gathered since then goes in the next one (so
+under load batches grow by themselves, and an idle daemon writes a single result within one
+loop tick). The write function is the store's, which retries through database outages: items
+are never dropped, they wait in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+import structlog
+
+from dispatcher.metrics import Metrics
+
+T = TypeVar("T")
+log = structlog.get_logger()
+
+
+class BatchWriter(Generic[T]):
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[Sequence[T]], Awaitable[object]],
+        *,
+        metrics: Metrics | None = None,
+        max_batch: int = 5000,
+    ) -> None:
+        self.name = name
+        self._write = write
+        self._metrics = metrics
+        self._max_batch = max_batch
+        self._items: list[T] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def add(self, item: T) -> None:
+        self._items.append(item)
+        self._idle.clear()
+        self._wake.set()
+
+    def extend(self, items: Sequence[T]) -> None:
+        if items:
+            self._items.extend(items)
+            self._idle.clear()
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._items)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"writer-{self.name}")
+
+    async def flush(self) -> None:
+        """Return once everything added so far is written."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        """Write what is left, then stop."""
+        await self.flush()
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._items:
+                batch = self._items[: self._max_batch]
+                del self._items[: self._max_batch]
+                started = loop.time()
+                try:
+                    await self._write(batch)
+                except Exception:
+                    # The store retries connection trouble itself; anything else is a bug
+                    # in the batch. Keep the daemon alive and the evidence in the log.
+                    log.exception("batch_write_failed", writer=self.name, items=len(batch))
+                if self._metrics is not None:
+                    self._metrics.db_write_seconds.labels(self.name).observe(
+                        loop.time() - started
+                    )
+            self._idle.set()

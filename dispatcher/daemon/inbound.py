@@ -1,0 +1,129 @@
+"""What arrives from the SMSC: delivery receipts and incoming (MO) messages.
+
+The session has already answered every deliver_sm/data_sm with status 0 before handing it up
+(seed 004_80a28bca441860d4.txt L2932-2934), so nothing here may block or raise back into it:
+receipts and MO messages are turned into records and handed to batch writers. A crash between
+the answer and the batch write (a few milliseconds) can lose a receipt; the overdue query_sm
+refresh (`daemon.query_after`) recovers the outcome of such a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from dispatcher.clock import Clock
+from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.metrics import Metrics
+from dispatcher.outbox.incoming import dedupe_key
+from dispatcher.outbox.receipt_states import status_for_state
+from dispatcher.outbox.records import IncomingMessage, ReceiptRecord
+from dispatcher.smpp.session_info import SessionInfo
+from pdu.message_id import normalize_message_id
+from pdu.reassembly import Reassembler, concat_info, split_udh
+from pdu.receipt import receipt_from_pdu
+from pdu.text import decode_text
+
+log = structlog.get_logger()
+
+# Incomplete multipart MO sets are dropped after this long (the parts of one message arrive
+# within seconds; a day covers an SMSC that holds some of them back).
+MO_REASSEMBLY_TTL_SECONDS = 86400.0
+_ESM_UDHI = 0x40
+
+
+class InboundHandler:
+    def __init__(
+        self,
+        *,
+        receipt_id_modes: Mapping[str, str],
+        receipts: BatchWriter[ReceiptRecord],
+        incoming: BatchWriter[IncomingMessage],
+        metrics: Metrics,
+        clock: Clock,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._modes = receipt_id_modes
+        self._receipts = receipts
+        self._incoming = incoming
+        self._metrics = metrics
+        self._now = now
+        self._reassembler = Reassembler(MO_REASSEMBLY_TTL_SECONDS, clock.monotonic)
+
+    def __call__(self, info: SessionInfo, pdu: Any) -> None:
+        try:
+            receipt = receipt_from_pdu(pdu)
+            if receipt is not None:
+                self._on_receipt(info, receipt.message_id, receipt.state, receipt.error,
+                                 receipt.text)
+            else:
+                self._on_mo(info, pdu)
+        except Exception:
+            log.exception("inbound_pdu_not_understood", session=str(info))
+
+    def _on_receipt(
+        self, info: SessionInfo, message_id: str | None, state: str | None,
+        error: str | None, text: str | None,
+    ) -> None:
+        if not message_id:
+            log.warning("receipt_without_message_id", session=str(info), state=state)
+            return
+        mode = self._modes.get(info.account, "auto")
+        status = status_for_state(state)
+        self._metrics.receipts.labels(info.account, state or "none").inc()
+        self._receipts.add(
+            ReceiptRecord(
+                account=info.account,
+                message_id=normalize_message_id(message_id, mode),
+                status=status,
+                received_at=self._now(),
+                state=state,
+                error_code=error,
+                text=text,
+            )
+        )
+
+    def _on_mo(self, info: SessionInfo, pdu: Any) -> None:
+        source = str(getattr(pdu, "source_addr", ""))
+        destination = str(getattr(pdu, "destination_addr", ""))
+        data_coding = int(getattr(pdu, "data_coding", 0))
+        parts = 1
+        concat = concat_info(pdu)
+        if concat is not None:
+            reference, total, index, payload = concat
+            body = self._reassembler.add(
+                (info.account, source, destination), reference, total, index, payload,
+                data_coding,
+            )
+            if body is None:
+                return  # more parts to come
+            parts = total
+        else:
+            raw = bytes(getattr(pdu, "short_message", b""))
+            if int(getattr(pdu, "esm_class", 0)) & _ESM_UDHI:
+                raw = split_udh(raw)[1]
+            body = decode_text(raw, data_coding)
+        received_at = self._now()
+        self._metrics.incoming.labels(info.account).inc()
+        self._incoming.add(
+            IncomingMessage(
+                account=info.account,
+                source=source,
+                destination=destination,
+                body=body,
+                received_at=received_at,
+                # a repeat of the same message within the same second is the SMSC delivering
+                # it again, not the subscriber writing it twice
+                dedupe_key=dedupe_key(info.account, source, destination, body,
+                                      received_at.replace(microsecond=0).isoformat()),
+                parts=parts,
+                details={"data_coding": data_coding, "session": str(info)},
+            )
+        )
+
+    def expire(self) -> int:
+        """Drop incomplete multipart sets past their time to live."""
+        return self._reassembler.expire()

@@ -1,0 +1,396 @@
+"""The daemon: one object that starts everything, runs the claim loop, and stops cleanly.
+
+    rows --claim--> validate --mark_written--> SmppSender --pool--> SMSC
+                       |                                   |
+                   rejected                   outcomes, receipts, MO --BatchWriter--> store
+
+Start-up: open the store (refusing an unmigrated or newer schema), recover this daemon's
+rows from a previous run, start the pools, listen for INSERTs. Stop (SIGTERM): stop claiming,
+let in-flight messages finish for `daemon.drain_timeout`, close the pools (unbind), write the
+last results, hand anything unsettled back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from dispatcher.clock import Clock, SystemClock
+from dispatcher.config import Config
+from dispatcher.daemon.account_settings import account_settings
+from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.daemon.inbound import InboundHandler
+from dispatcher.daemon.slot_locks import SharedSlotGuard
+from dispatcher.daemon.smpp_sender import ResultSinks, SmppRoute, SmppSender
+from dispatcher.http_server import build_app, start_http_server
+from dispatcher.metrics import EngineMetrics, Metrics
+from dispatcher.outbox.notify import OutboxWaiter
+from dispatcher.outbox.receipt_states import status_for_state
+from dispatcher.outbox.records import (
+    ClaimedMessage,
+    FinalResult,
+    IncomingMessage,
+    InDoubtPolicy,
+    PartOutcome,
+    ReceiptRecord,
+    Release,
+    Submission,
+)
+from dispatcher.outbox.slots import AdvisorySlotGuard
+from dispatcher.outbox.store import OutboxStore
+from dispatcher.outbox.validation import InvalidMessage, validate_message
+from dispatcher.sd_notify import SystemdNotifier
+from dispatcher.smpp.errors import PoolClosed, QueryFailed
+from dispatcher.smpp.pool import SmppPool
+from pdu.receipt import STAT_BY_MESSAGE_STATE
+
+log = structlog.get_logger()
+
+MAINTENANCE_INTERVAL_SECONDS = 5.0
+STATS_INTERVAL_SECONDS = 15.0
+PENDING_SWEEP_INTERVAL_SECONDS = 30.0
+OVERDUE_BATCH = 100
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        notifier: SystemdNotifier | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.notifier = notifier or SystemdNotifier()
+        self.metrics = metrics or Metrics()
+        self.daemon_id = config.daemon.id
+        self.store: OutboxStore | None = None
+        self.pools: dict[str, SmppPool] = {}
+        self._senders: dict[str, SmppSender] = {}
+        self._routes: dict[str, SmppRoute] = {}
+        self._in_flight: set[int] = set()
+        self._drained = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._waiter: OutboxWaiter | None = None
+        self._locks: AdvisorySlotGuard | None = None
+        self._http_runner: object | None = None
+        self.http_port: int | None = None
+        self.ready = False
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start, serve until `stop()` (SIGTERM), then drain and close."""
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def start(self) -> None:
+        config = self.config
+        dsn = config.database.dsn.get_secret_value()
+        self.store = store = await OutboxStore.open(
+            dsn,
+            clock=self.clock,
+            min_connections=config.database.min_connections,
+            max_connections=config.database.max_connections,
+        )
+        report = await store.recover(self._in_doubt_policy(), own_daemon_id=self.daemon_id)
+        log.info("recovered", daemon=self.daemon_id, requeued=report.requeued,
+                 requeued_in_doubt=report.requeued_in_doubt, unknown=report.marked_unknown,
+                 failed=report.failed)
+        self._start_writers(store)
+        self._locks = AdvisorySlotGuard(dsn, clock=self.clock)
+        guard = SharedSlotGuard(self._locks, self.clock)
+        inbound = InboundHandler(
+            receipt_id_modes={
+                name: account.receipt_id_format or account.message_id_format
+                for name, account in config.smpp.accounts.items()
+            },
+            receipts=self.receipts,
+            incoming=self.incoming,
+            metrics=self.metrics,
+            clock=self.clock,
+        )
+        observer = EngineMetrics(self.metrics)
+        sinks = ResultSinks(self.submitted, self.final, self.released)
+        for name, account in config.smpp.accounts.items():
+            pool = SmppPool(
+                account_settings(name, account, query_rate=config.daemon.query_rate),
+                clock=self.clock, on_inbound=inbound, observer=observer, slot_guard=guard,
+            )
+            self.pools[name] = pool
+            self._senders[name] = SmppSender(pool, sinks, self.metrics, self._settled)
+        for name, route in config.routes.items():
+            if route.smpp is None:
+                continue
+            account = config.smpp.accounts[route.smpp]
+            self._routes[name] = SmppRoute(
+                name=name,
+                account=route.smpp,
+                source=route.source,
+                validity=route.validity,
+                in_doubt_resend=(route.in_doubt or config.daemon.in_doubt) == "resend",
+                split=account.split,
+                coding=account.coding,
+                message_id_mode=account.message_id_format,
+            )
+        for pool in self.pools.values():
+            await pool.start()
+        if config.metrics.enabled:
+            runner = await start_http_server(
+                build_app(self.metrics, self._readiness), config.metrics.listen
+            )
+            self._http_runner = runner
+            self.http_port = int(runner.addresses[0][1]) if runner.addresses else None
+        self._waiter = OutboxWaiter(dsn, clock=self.clock, poll_seconds=config.daemon.poll_interval)
+        await self._waiter.start()
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="claim"),
+            asyncio.create_task(self._every(config.daemon.lease_seconds / 3, self._renew),
+                                name="renew"),
+            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._maintain),
+                                name="maintain"),
+            asyncio.create_task(self._every(STATS_INTERVAL_SECONDS, self._refresh_stats),
+                                name="stats"),
+            asyncio.create_task(self._every(PENDING_SWEEP_INTERVAL_SECONDS, self._sweep),
+                                name="sweep"),
+            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._query_overdue),
+                                name="overdue"),
+        ]
+        if self.notifier.watchdog_interval:
+            self._tasks.append(asyncio.create_task(
+                self._every(self.notifier.watchdog_interval, self._watchdog, real_time=True),
+                name="watchdog"))
+        self.ready = True
+        self.notifier.ready(self._status_line())
+        log.info("started", daemon=self.daemon_id, accounts=sorted(self.pools),
+                 routes=sorted(config.routes))
+
+    async def shutdown(self) -> None:
+        self.notifier.stopping("draining")
+        log.info("stopping", daemon=self.daemon_id, in_flight=len(self._in_flight))
+        claim = self._tasks[0] if self._tasks else None
+        if claim is not None:
+            claim.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claim
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await self.clock.wait_for(self._drained.wait(), self.config.daemon.drain_timeout)
+        for pool in self.pools.values():
+            await pool.close(self.config.daemon.drain_timeout)
+        for task in self._tasks[1:]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for writer in self._writers:
+            await writer.close()
+        if self._in_flight and self.store is not None:
+            # Nothing may stay `sending` for its lease: what never settled goes back now.
+            await self.store.release(self.daemon_id, [
+                Release(outbox_id, error_text="not sent: the daemon stopped")
+                for outbox_id in sorted(self._in_flight)
+            ])
+        if self._waiter is not None:
+            await self._waiter.close()
+        if self._locks is not None:
+            await self._locks.close()
+        if self._http_runner is not None:
+            await self._http_runner.cleanup()  # type: ignore[attr-defined]
+        if self.store is not None:
+            await self.store.close()
+        self.notifier.close()
+        log.info("stopped", daemon=self.daemon_id)
+
+    # -- the claim loop --------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        assert self.store is not None and self._waiter is not None
+        config = self.config.daemon
+        while True:
+            rows = await self.store.claim(self.daemon_id, config.claim_batch,
+                                          config.lease_seconds)
+            if not rows:
+                await self._waiter.wait()
+                continue
+            await self._dispatch(rows)
+
+    async def _dispatch(self, rows: Sequence[ClaimedMessage]) -> None:
+        assert self.store is not None
+        sendable = []
+        for row in rows:
+            route = self.config.routes.get(row.route)
+            smpp_route = self._routes.get(row.route)
+            if route is None or smpp_route is None:
+                problem = (f"route {row.route!r} is not configured" if route is None
+                           else f"route {row.route!r} has no SMPP account")
+                self.final.add(FinalResult.rejected(row.id, problem))
+                continue
+            if row.channel != "sms":
+                self.final.add(FinalResult.rejected(
+                    row.id, f"channel {row.channel!r} is not served (this daemon sends 'sms')"))
+                continue
+            try:
+                message = validate_message(row, max_parts=route.max_parts,
+                                           split_method=smpp_route.split)
+            except InvalidMessage as problem:
+                self.final.add(FinalResult.rejected(row.id, str(problem)))
+                continue
+            sendable.append((message, smpp_route))
+        if not sendable:
+            return
+        # The in-doubt marker goes down before any byte of these messages goes out.
+        await self.store.mark_written(self.daemon_id, [m.id for m, _ in sendable])
+        for message, smpp_route in sendable:
+            self._in_flight.add(message.id)
+            self._drained.clear()
+            await self._senders[smpp_route.account].send(message, smpp_route)
+
+    def _settled(self, outbox_id: int) -> None:
+        self._in_flight.discard(outbox_id)
+        if not self._in_flight:
+            self._drained.set()
+
+    # -- writers ---------------------------------------------------------------------------
+
+    def _start_writers(self, store: OutboxStore) -> None:
+        daemon_id = self.daemon_id
+
+        async def release(batch: Sequence[Release]) -> None:
+            await store.release(daemon_id, batch)
+
+        self.submitted: BatchWriter[Submission] = BatchWriter(
+            "mark_submitted", store.mark_submitted, metrics=self.metrics)
+        self.final: BatchWriter[FinalResult] = BatchWriter(
+            "finish", store.finish, metrics=self.metrics)
+        self.released: BatchWriter[Release] = BatchWriter(
+            "release", release, metrics=self.metrics)
+        self.receipts: BatchWriter[ReceiptRecord] = BatchWriter(
+            "record_receipts", store.record_receipts, metrics=self.metrics)
+        self.incoming: BatchWriter[IncomingMessage] = BatchWriter(
+            "store_incoming", store.store_incoming, metrics=self.metrics)
+        self._writers: list[BatchWriter[object]] = [
+            self.submitted, self.final, self.released, self.receipts, self.incoming,  # type: ignore[list-item]
+        ]
+        for writer in self._writers:
+            writer.start()
+
+    # -- periodic work ---------------------------------------------------------------------
+
+    async def _every(
+        self, seconds: float, work: Callable[[], Awaitable[None]], *, real_time: bool = False
+    ) -> None:
+        while True:
+            if real_time:
+                await asyncio.sleep(seconds)
+            else:
+                await self.clock.sleep(seconds)
+            try:
+                await work()
+            except (PoolClosed, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.exception("periodic_work_failed", work=getattr(work, "__name__", "?"))
+
+    async def _renew(self) -> None:
+        assert self.store is not None
+        if self._in_flight:
+            await self.store.renew(self.daemon_id, self.config.daemon.lease_seconds)
+
+    async def _maintain(self) -> None:
+        """Rows of vanished daemons come back; messages nobody answered become unknown."""
+        assert self.store is not None
+        config = self.config
+        report = await self.store.recover(self._in_doubt_policy())
+        if report.requeued or report.requeued_in_doubt or report.marked_unknown or report.failed:
+            log.info("leases_expired", requeued=report.requeued,
+                     requeued_in_doubt=report.requeued_in_doubt,
+                     unknown=report.marked_unknown, failed=report.failed)
+        expired = await self.store.expire_unanswered(
+            margin_seconds=config.daemon.unknown_margin,
+            default_validity_seconds=max(r.validity for r in config.routes.values()),
+            route_validity_seconds={name: r.validity for name, r in config.routes.items()},
+        )
+        if expired:
+            log.info("marked_unknown_after_validity", messages=len(expired))
+
+    async def _sweep(self) -> None:
+        assert self.store is not None
+        await self.store.match_pending_receipts()
+        dropped = await self.store.drop_stale_pending_receipts(
+            self.config.daemon.unmatched_receipt_ttl)
+        if dropped:
+            self.metrics.receipts_dropped.inc(dropped)
+            log.warning("unmatched_receipts_dropped", receipts=dropped)
+
+    async def _refresh_stats(self) -> None:
+        assert self.store is not None
+        stats = await self.store.stats(recent_errors=0)
+        self.metrics.outbox_rows.clear()
+        for count in stats.counts:
+            self.metrics.outbox_rows.labels(count.status.value, count.route).set(count.count)
+        self.metrics.receipts_unmatched.set(stats.pending_receipts)
+        self.notifier.status(self._status_line())
+
+    async def _query_overdue(self) -> None:
+        """query_sm for parts whose receipt is late (seed L2974-2975: query_sm is supported;
+        the rate is ours to set)."""
+        assert self.store is not None
+        daemon = self.config.daemon
+        if daemon.query_rate <= 0:
+            return
+        accounts = [name for name, pool in self.pools.items() if pool.bound_sessions]
+        if not accounts:
+            return
+        overdue = await self.store.take_overdue(
+            older_than_seconds=daemon.query_after, requery_seconds=daemon.query_after,
+            limit=OVERDUE_BATCH, accounts=accounts)
+        outcomes = []
+        for part in overdue:
+            route = self._routes.get(part.route)
+            source = part.source or (route.source if route else None) or ""
+            try:
+                answer = await self.pools[part.account].query(part.raw_message_id, source)
+            except (QueryFailed, KeyError) as exc:
+                log.info("query_sm_failed", outbox_id=part.outbox_id, reason=str(exc))
+                continue
+            state = STAT_BY_MESSAGE_STATE.get(answer.message_state)
+            outcomes.append(PartOutcome(
+                outbox_id=part.outbox_id, part_index=part.part_index,
+                status=status_for_state(state), at=datetime.now(UTC), state=state,
+                error_code=str(answer.error_code) if answer.error_code else None,
+                text="query_sm"))
+        await self.store.record_part_outcomes(outcomes)
+
+    async def _watchdog(self) -> None:
+        self.notifier.watchdog()
+
+    # -- what operators see ----------------------------------------------------------------
+
+    def _in_doubt_policy(self) -> InDoubtPolicy:
+        return InDoubtPolicy(self.config.daemon.in_doubt)
+
+    def _status_line(self) -> str:
+        bound = sum(pool.bound_sessions for pool in self.pools.values())
+        total = sum(len(pool.settings.bind_modes) for pool in self.pools.values())
+        return f"sessions bound {bound}/{total}; in flight {len(self._in_flight)}"
+
+    def _readiness(self) -> tuple[bool, str]:
+        if not self.ready:
+            return False, "starting"
+        unbound = [name for name, pool in self.pools.items() if not pool.bound_sessions]
+        if unbound:
+            return False, f"no bound session for: {', '.join(sorted(unbound))}"
+        return True, self._status_line()

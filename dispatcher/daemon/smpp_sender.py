@@ -1,0 +1,160 @@
+"""Send validated outbox rows through one account's SMPP pool and turn outcomes into results.
+
+The pool answers every message once with a `SubmitOutcome`; this module maps it onto the
+outbox: accepted -> `submitted` with its parts' ids, rejected -> final `rejected` (never sent
+again by any route, seed 004_80a28bca441860d4.txt L2959-2960), retries used up -> `failed`
+(or the route's fallback), in doubt -> the route's in-doubt policy, not sent -> back to the
+queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.metrics import Metrics
+from dispatcher.outbox.records import FinalResult, Release, Submission, SubmittedPart
+from dispatcher.outbox.validation import ValidatedMessage
+from dispatcher.smpp.errors import PoolClosed
+from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
+from dispatcher.smpp.pool import SmppPool
+from dispatcher.status import MessageStatus
+from pdu.constants import status_description
+from pdu.message_id import normalize_message_id
+from pdu.segmentation import split_text
+
+log = structlog.get_logger()
+
+# A message put back after "in doubt" or "not sent" waits this long before its next claim, so
+# a failing session does not spin on the same rows.
+REQUEUE_DELAY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SmppRoute:
+    """What one route needs to know to send over its SMPP account."""
+
+    name: str
+    account: str
+    source: str | None  # the sender when the row has none
+    validity: int  # seconds, when the row has none
+    in_doubt_resend: bool
+    split: str  # udh | udh16 | sar | payload
+    coding: str
+    message_id_mode: str  # how the SMSC writes ids in submit_sm_resp
+
+
+@dataclass(slots=True)
+class ResultSinks:
+    submitted: BatchWriter[Submission]
+    final: BatchWriter[FinalResult]
+    released: BatchWriter[Release]
+
+
+class SmppSender:
+    def __init__(
+        self,
+        pool: SmppPool,
+        sinks: ResultSinks,
+        metrics: Metrics,
+        on_settled: Callable[[int], None],
+    ) -> None:
+        self.pool = pool
+        self._sinks = sinks
+        self._metrics = metrics
+        self._on_settled = on_settled
+
+    async def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
+        """Hand one message to the pool (waits while the pool is full); the outcome is
+        written when it comes."""
+        source = message.source or route.source or ""
+        # The concatenation reference comes from the outbox id: unique among the messages in
+        # flight to one handset unless 256 (65536 for udh16/sar) ids apart, stable across
+        # restarts and resends, so a resent part joins its own message (specs §1.5).
+        parts = split_text(message.body, method=route.split, reference=message.id,
+                           coding=route.coding)
+        request = SubmitRequest(
+            key=message.id,
+            source=source,
+            destination=message.destination,
+            parts=parts,
+            validity_seconds=message.validity or route.validity,
+        )
+        try:
+            future = await self.pool.submit(request)
+        except PoolClosed:
+            self._release(message.id, "not sent: the daemon is stopping")
+            self._on_settled(message.id)
+            return
+        future.add_done_callback(lambda done: self._settle(message, route, done))
+
+    def _settle(
+        self, message: ValidatedMessage, route: SmppRoute, done: asyncio.Future[SubmitOutcome]
+    ) -> None:
+        try:
+            outcome = done.result()
+        except Exception as exc:  # a bug in the engine: keep the row, say why
+            log.exception("submit_outcome_failed", outbox_id=message.id)
+            self._release(message.id, f"engine error: {type(exc).__name__}")
+            return
+        provider = f"smpp:{route.account}"
+        kind = outcome.kind
+        if kind is OutcomeKind.ACCEPTED:
+            self._sinks.submitted.add(self._submission(message.id, provider, outcome, route))
+            self._metrics.messages.labels(route.name, provider, "submitted").inc()
+        elif kind is OutcomeKind.REJECTED:
+            self._final(message.id, MessageStatus.REJECTED, outcome, provider, route)
+        elif kind is OutcomeKind.FAILED_RETRYABLE:
+            self._final(message.id, MessageStatus.FAILED, outcome, provider, route)
+        elif kind is OutcomeKind.IN_DOUBT:
+            if route.in_doubt_resend:
+                self._release(message.id, f"in doubt, sent again: {outcome.reason}",
+                              outcome.status_name)
+            else:
+                self._final(message.id, MessageStatus.UNKNOWN, outcome, provider, route)
+        else:
+            self._release(message.id, f"not sent: {outcome.reason}", outcome.status_name)
+        self._on_settled(message.id)
+
+    @staticmethod
+    def _submission(
+        outbox_id: int, provider: str, outcome: SubmitOutcome, route: SmppRoute
+    ) -> Submission:
+        return Submission(
+            outbox_id=outbox_id,
+            provider=provider,
+            parts=tuple(
+                SubmittedPart(
+                    part_index=part.index,
+                    account=route.account,
+                    message_id=normalize_message_id(part.message_id, route.message_id_mode),
+                    raw_message_id=part.message_id,
+                )
+                for part in outcome.parts
+                if part.message_id is not None
+            ),
+        )
+
+    def _final(
+        self, outbox_id: int, status: MessageStatus, outcome: SubmitOutcome, provider: str,
+        route: SmppRoute,
+    ) -> None:
+        code = outcome.command_status
+        if code is None:
+            error_code, error_text = None, outcome.reason or status.value
+        else:
+            error_code = f"0x{code:08X}"
+            error_text = f"{outcome.status_name}: {status_description(code)}"
+            if outcome.reason:
+                error_text += f" ({outcome.reason})"
+        self._sinks.final.add(FinalResult(outbox_id, status, error_code, error_text, provider))
+        self._metrics.messages.labels(route.name, provider, status.value).inc()
+
+    def _release(self, outbox_id: int, text: str, code: str | None = None) -> None:
+        self._sinks.released.add(
+            Release(outbox_id, REQUEUE_DELAY_SECONDS, error_code=code, error_text=text)
+        )
