@@ -41,8 +41,9 @@ from dispatcher.metrics import Metrics
 async def main(dsn):
     config = Config.model_validate({
         "database": {"dsn": dsn},
-        "routes": {"default": {"fallback": ["mobipace"]}},
-        "providers": {"mobipace": {"type": "mobipace"}},
+        "smpp": {"accounts": {"ads": {"system_id": "login", "password": "secret",
+                                      "hosts": ["127.0.0.1:2775"]}}},
+        "routes": {"default": {"smpp": "ads"}},
     })
     connection = await asyncpg.connect(config.database.dsn.get_secret_value())
     try:
