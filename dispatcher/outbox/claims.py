@@ -29,8 +29,17 @@ _CLAIMED_COLUMNS = """
     o.client_ref, o.attempts, o.created_at
 """
 
+# `id = ANY(ARRAY(...))` makes the update a primary-key lookup per picked row; a join with
+# the picked rows can be planned as a scan of the whole table
 _CLAIM = f"""
-WITH picked AS (
+UPDATE outbox AS o
+SET status = 'sending',
+    status_at = now(),
+    attempts = o.attempts + 1,
+    dispatcher_lease_owner = $1,
+    dispatcher_lease_until = now() + make_interval(secs => $3),
+    dispatcher_written_at = CASE WHEN $4::boolean THEN now() END
+WHERE o.id = ANY(ARRAY(
     SELECT id FROM outbox
     WHERE status = 'queued'
       AND (not_before IS NULL OR not_before <= now())
@@ -38,20 +47,11 @@ WITH picked AS (
     ORDER BY priority DESC, not_before ASC NULLS FIRST, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
-)
-UPDATE outbox AS o
-SET status = 'sending',
-    status_at = now(),
-    attempts = o.attempts + 1,
-    dispatcher_lease_owner = $1,
-    dispatcher_lease_until = now() + make_interval(secs => $3),
-    dispatcher_written_at = NULL
-FROM picked
-WHERE o.id = picked.id
+))
 RETURNING {_CLAIMED_COLUMNS}
 """
 _CLAIM_ANY_ROUTE = _CLAIM.format(route_filter="")
-_CLAIM_ROUTES = _CLAIM.format(route_filter="AND route = ANY($4::text[])")
+_CLAIM_ROUTES = _CLAIM.format(route_filter="AND route = ANY($5::text[])")
 
 _RENEW_ALL = """
 UPDATE outbox
@@ -89,7 +89,8 @@ SET status = 'queued',
     dispatcher_written_at = NULL
 FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::text[])
      AS r(id, delay, error_code, error_text)
-WHERE o.id = r.id AND o.status = 'sending' AND o.dispatcher_lease_owner = $1
+WHERE o.id = ANY($2::bigint[]) AND o.id = r.id  -- the ANY: a primary-key lookup, not a scan
+  AND o.status = 'sending' AND o.dispatcher_lease_owner = $1
 RETURNING o.id
 """
 
@@ -159,13 +160,18 @@ async def claim(
     limit: int,
     lease_seconds: float,
     routes: Sequence[str] | None,
+    written: bool,
 ) -> list[ClaimedMessage]:
-    """Claim up to `limit` due rows, highest priority first (then due first, then oldest)."""
+    """Claim up to `limit` due rows, highest priority first (then due first, then oldest);
+    `written` sets the in-doubt marker in the same statement."""
     if routes is None:
-        rows = await connection.fetch(_CLAIM_ANY_ROUTE, daemon_id, limit, lease_seconds)
+        rows = await connection.fetch(
+            _CLAIM_ANY_ROUTE, daemon_id, limit, lease_seconds, written
+        )
     else:
-        rows = await connection.fetch(_CLAIM_ROUTES, daemon_id, limit, lease_seconds,
-                                      list(routes))
+        rows = await connection.fetch(
+            _CLAIM_ROUTES, daemon_id, limit, lease_seconds, written, list(routes)
+        )
     claimed = [_claimed(row) for row in rows]
     claimed.sort(key=lambda message: (-message.priority, message.id))
     return claimed

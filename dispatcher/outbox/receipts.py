@@ -15,7 +15,8 @@ Rules:
 
 Every function here runs inside the caller's transaction. Roll-ups lock the messages concerned
 (in id order, so concurrent batches cannot deadlock) before reading their parts, so two daemons
-receiving receipts for two parts of one message never both miss the last part.
+receiving receipts for two parts of one message never both miss the last part. A batch costs
+three statements (parts, lock, roll-up) whatever its size.
 """
 
 from __future__ import annotations
@@ -27,39 +28,73 @@ import asyncpg
 from dispatcher.outbox.records import PartOutcome, ReceiptRecord, ReceiptReport
 from dispatcher.status import MessageStatus
 
-_MATCH_RECEIPTS = """
-SELECT r.ord, p.outbox_id, p.part_index
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(account, message_id, ord)
-JOIN LATERAL (
-    SELECT outbox_id, part_index FROM dispatcher_part AS p
-    WHERE p.account = r.account AND p.message_id = r.message_id
-    ORDER BY p.submitted_at DESC, p.outbox_id DESC
-    LIMIT 1
-) AS p ON true
+# Several outcomes for one part in a batch: the first final one wins (as it would had they come
+# in separate batches), else the latest progress report. Only parts still waiting change; a
+# final part keeps its first final outcome. `{source}` holds (outbox_id, part_index, status,
+# state, error_code, text, at).
+_UPDATE_PARTS = """
+chosen AS (
+    SELECT DISTINCT ON (outbox_id, part_index) *
+    FROM {source}
+    ORDER BY outbox_id, part_index, status <> 'submitted' DESC,
+             CASE WHEN status <> 'submitted' THEN at END ASC, at DESC
+),
+updated AS (
+    UPDATE dispatcher_part AS p
+    SET status = c.status,
+        receipt_state = c.state,
+        receipt_error = c.error_code,
+        receipt_text = c.text,
+        receipt_at = c.at
+    FROM chosen AS c
+    WHERE p.outbox_id = c.outbox_id AND p.part_index = c.part_index AND p.status = 'submitted'
+    RETURNING p.outbox_id
+)
 """
 
-_KEEP_PENDING = """
-INSERT INTO dispatcher_pending_receipt
-    (account, message_id, status, receipt_state, receipt_error, receipt_text, received_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[])
+# receipts -> the newest part with their (account, id), or the pending table
+_RECORD_RECEIPTS = f"""
+WITH r AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::timestamptz[])
+        WITH ORDINALITY AS r(account, message_id, status, state, error_code, text, at, ord)
+),
+matched AS (
+    SELECT p.outbox_id, p.part_index, r.status, r.state, r.error_code, r.text, r.at, r.ord
+    FROM r
+    JOIN LATERAL (
+        SELECT outbox_id, part_index FROM dispatcher_part AS p
+        WHERE p.account = r.account AND p.message_id = r.message_id
+        ORDER BY p.submitted_at DESC, p.outbox_id DESC
+        LIMIT 1
+    ) AS p ON true
+),
+kept AS (
+    INSERT INTO dispatcher_pending_receipt
+        (account, message_id, status, receipt_state, receipt_error, receipt_text, received_at)
+    SELECT account, message_id, status, state, error_code, text, at FROM r
+    WHERE NOT EXISTS (SELECT 1 FROM matched WHERE matched.ord = r.ord)
+    RETURNING 1
+),
+{_UPDATE_PARTS.format(source="matched")}
+SELECT (SELECT count(*) FROM matched) AS matched,
+       (SELECT count(*) FROM kept) AS pending,
+       (SELECT array_agg(DISTINCT outbox_id) FROM updated) AS message_ids
+"""
+
+# outcomes already tied to their part (status queries, receipts that were pending)
+_APPLY_OUTCOMES = f"""
+WITH o AS (
+    SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::timestamptz[])
+        AS o(outbox_id, part_index, status, state, error_code, text, at)
+),
+{_UPDATE_PARTS.format(source="o")}
+SELECT array_agg(DISTINCT outbox_id) AS message_ids FROM updated
 """
 
 _LOCK_MESSAGES = """
 SELECT id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
-"""
-
-# only parts still waiting change; a final part keeps its first final outcome
-_UPDATE_PARTS = """
-UPDATE dispatcher_part AS p
-SET status = r.status,
-    receipt_state = r.state,
-    receipt_error = r.error_code,
-    receipt_text = r.text,
-    receipt_at = r.at
-FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::timestamptz[]) AS r(outbox_id, part_index, status, state, error_code, text, at)
-WHERE p.outbox_id = r.outbox_id AND p.part_index = r.part_index AND p.status = 'submitted'
 """
 
 _ROLL_UP = """
@@ -67,28 +102,29 @@ WITH agg AS (
     SELECT p.outbox_id,
            count(*) AS parts,
            bool_and(p.status = 'delivered') AS all_delivered,
-           (array_agg(p.part_index ORDER BY p.receipt_at, p.part_index)
-                FILTER (WHERE p.status NOT IN ('submitted', 'delivered')))[1] AS failed_part
+           (array_agg(p ORDER BY p.receipt_at, p.part_index)
+                FILTER (WHERE p.status NOT IN ('submitted', 'delivered')))[1] AS failed
     FROM dispatcher_part AS p
     WHERE p.outbox_id = ANY($1::bigint[])
     GROUP BY p.outbox_id
 )
 UPDATE outbox AS o
-SET status = coalesce(f.status, 'delivered'),
+SET status = coalesce((agg.failed).status, 'delivered'),
     status_at = now(),
     done_at = now(),
-    error_code = CASE WHEN f.status IS NULL THEN o.error_code ELSE f.receipt_error END,
-    error_text = CASE WHEN f.status IS NULL THEN o.error_text
+    error_code = CASE WHEN (agg.failed).status IS NULL THEN o.error_code
+                      ELSE (agg.failed).receipt_error END,
+    error_text = CASE WHEN (agg.failed).status IS NULL THEN o.error_text
         ELSE concat_ws(': ',
                        CASE WHEN agg.parts > 1
-                            THEN format('part %s of %s', f.part_index, agg.parts) END,
-                       coalesce(f.receipt_text, f.receipt_state, f.status)) END
+                            THEN format('part %s of %s', (agg.failed).part_index, agg.parts)
+                       END,
+                       coalesce((agg.failed).receipt_text, (agg.failed).receipt_state,
+                                (agg.failed).status)) END
 FROM agg
-LEFT JOIN dispatcher_part AS f
-       ON f.outbox_id = agg.outbox_id AND f.part_index = agg.failed_part
 WHERE o.id = agg.outbox_id
   AND o.status IN ('queued', 'sending', 'submitted')
-  AND (agg.failed_part IS NOT NULL OR agg.all_delivered)
+  AND ((agg.failed).status IS NOT NULL OR agg.all_delivered)
 RETURNING o.id
 """
 
@@ -96,17 +132,8 @@ _PENDING_COLUMNS = """
     r.status, r.receipt_state, r.receipt_error, r.receipt_text, r.received_at
 """
 
-# pending receipts whose part is now known, for the parts of some messages ...
-_TAKE_PENDING_FOR_MESSAGES = f"""
-DELETE FROM dispatcher_pending_receipt AS r
-USING dispatcher_part AS p
-WHERE p.outbox_id = ANY($1::bigint[])
-  AND r.account = p.account AND r.message_id = p.message_id
-RETURNING p.outbox_id, p.part_index, {_PENDING_COLUMNS}
-"""
-
-# ... or anywhere (the sweep; several daemons may sweep at once)
-_TAKE_PENDING_ANY = f"""
+# the sweep: pending receipts whose part is known by now (several daemons may sweep at once)
+_TAKE_PENDING = f"""
 WITH found AS (
     SELECT r.id, p.outbox_id, p.part_index
     FROM dispatcher_pending_receipt AS r
@@ -136,51 +163,41 @@ SELECT count(*) FROM dropped
 """
 
 
-def _one_per_part(outcomes: Sequence[PartOutcome]) -> list[PartOutcome]:
-    """Several outcomes for one part in a batch: the first final one wins (as it would had
-    they come in separate batches), else the latest intermediate one."""
-    chosen: dict[tuple[int, int], PartOutcome] = {}
-    for outcome in outcomes:
-        key = (outcome.outbox_id, outcome.part_index)
-        current = chosen.get(key)
-        if current is None or _supersedes(outcome, current):
-            chosen[key] = outcome
-    return list(chosen.values())
+async def roll_up(connection: asyncpg.Connection, message_ids: Sequence[int] | None) -> int:
+    """Give messages whose parts changed their status; returns how many became final.
 
-
-def _supersedes(new: PartOutcome, current: PartOutcome) -> bool:
-    new_final, current_final = new.status.is_final, current.status.is_final
-    if new_final != current_final:
-        return new_final
-    if new_final:
-        return new.at < current.at
-    return new.at >= current.at
+    The messages are locked first, in id order: a concurrent transaction that changed another
+    part of one of them commits before this roll-up reads the parts, so it is seen."""
+    if not message_ids:
+        return 0
+    ordered = sorted(message_ids)
+    await connection.execute(_LOCK_MESSAGES, ordered)
+    finalised = await connection.fetch(_ROLL_UP, ordered)
+    return len(finalised)
 
 
 async def apply_outcomes(
     connection: asyncpg.Connection, outcomes: Sequence[PartOutcome]
 ) -> int:
-    """Record part outcomes and roll the messages up; returns how many messages became final."""
+    """Record outcomes of known parts and roll their messages up; returns how many messages
+    became final. Runs inside the caller's transaction."""
     if not outcomes:
         return 0
-    chosen = _one_per_part(outcomes)
-    message_ids = sorted({outcome.outbox_id for outcome in chosen})
-    await connection.execute(_LOCK_MESSAGES, message_ids)
-    await connection.execute(
-        _UPDATE_PARTS,
-        [outcome.outbox_id for outcome in chosen],
-        [outcome.part_index for outcome in chosen],
-        [outcome.status.value for outcome in chosen],
-        [outcome.state for outcome in chosen],
-        [outcome.error_code for outcome in chosen],
-        [outcome.text for outcome in chosen],
-        [outcome.at for outcome in chosen],
+    message_ids = await connection.fetchval(
+        _APPLY_OUTCOMES,
+        [outcome.outbox_id for outcome in outcomes],
+        [outcome.part_index for outcome in outcomes],
+        [outcome.status.value for outcome in outcomes],
+        [outcome.state for outcome in outcomes],
+        [outcome.error_code for outcome in outcomes],
+        [outcome.text for outcome in outcomes],
+        [outcome.at for outcome in outcomes],
     )
-    finalised = await connection.fetch(_ROLL_UP, message_ids)
-    return len(finalised)
+    return await roll_up(connection, message_ids)
 
 
-def _outcome_from_pending(row: asyncpg.Record) -> PartOutcome:
+def outcome_from_pending(row: asyncpg.Record) -> PartOutcome:
+    """A pending receipt (as returned by the statements taking them) tied to its part."""
     return PartOutcome(
         outbox_id=row["outbox_id"],
         part_index=row["part_index"],
@@ -195,59 +212,29 @@ def _outcome_from_pending(row: asyncpg.Record) -> PartOutcome:
 async def record_receipts(
     connection: asyncpg.Connection, receipts: Sequence[ReceiptRecord]
 ) -> ReceiptReport:
-    """Apply receipts to their parts, keep the others pending (one transaction, caller's)."""
+    """Apply receipts to their parts and messages, keep the others pending. Runs inside the
+    caller's transaction: three statements whatever the batch size."""
     if not receipts:
         return ReceiptReport(matched=0, pending=0, finalised=0)
-    matches = await connection.fetch(
-        _MATCH_RECEIPTS,
+    row = await connection.fetchrow(
+        _RECORD_RECEIPTS,
         [receipt.account for receipt in receipts],
         [receipt.message_id for receipt in receipts],
+        [receipt.status.value for receipt in receipts],
+        [receipt.state for receipt in receipts],
+        [receipt.error_code for receipt in receipts],
+        [receipt.text for receipt in receipts],
+        [receipt.received_at for receipt in receipts],
     )
-    outcomes: list[PartOutcome] = []
-    matched_positions: set[int] = set()
-    for match in matches:
-        position = match["ord"] - 1
-        matched_positions.add(position)
-        receipt = receipts[position]
-        outcomes.append(
-            PartOutcome(
-                outbox_id=match["outbox_id"],
-                part_index=match["part_index"],
-                status=receipt.status,
-                at=receipt.received_at,
-                state=receipt.state,
-                error_code=receipt.error_code,
-                text=receipt.text,
-            )
-        )
-    unmatched = [r for i, r in enumerate(receipts) if i not in matched_positions]
-    if unmatched:
-        await connection.execute(
-            _KEEP_PENDING,
-            [receipt.account for receipt in unmatched],
-            [receipt.message_id for receipt in unmatched],
-            [receipt.status.value for receipt in unmatched],
-            [receipt.state for receipt in unmatched],
-            [receipt.error_code for receipt in unmatched],
-            [receipt.text for receipt in unmatched],
-            [receipt.received_at for receipt in unmatched],
-        )
-    finalised = await apply_outcomes(connection, outcomes)
-    return ReceiptReport(matched=len(outcomes), pending=len(unmatched), finalised=finalised)
-
-
-async def apply_pending_for(connection: asyncpg.Connection, message_ids: Sequence[int]) -> int:
-    """Apply the pending receipts of the parts just recorded for these messages; returns the
-    number of messages that became final."""
-    rows = await connection.fetch(_TAKE_PENDING_FOR_MESSAGES, list(message_ids))
-    return await apply_outcomes(connection, [_outcome_from_pending(row) for row in rows])
+    finalised = await roll_up(connection, row["message_ids"])
+    return ReceiptReport(matched=row["matched"], pending=row["pending"], finalised=finalised)
 
 
 async def match_pending(connection: asyncpg.Connection, limit: int) -> tuple[int, int]:
     """The sweep: apply up to `limit` pending receipts whose part is now known; returns
     (receipts matched, messages that became final)."""
-    rows = await connection.fetch(_TAKE_PENDING_ANY, limit)
-    finalised = await apply_outcomes(connection, [_outcome_from_pending(row) for row in rows])
+    rows = await connection.fetch(_TAKE_PENDING, limit)
+    finalised = await apply_outcomes(connection, [outcome_from_pending(row) for row in rows])
     return len(rows), finalised
 
 

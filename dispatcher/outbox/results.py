@@ -11,48 +11,60 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from dispatcher.outbox.receipts import apply_pending_for
+from dispatcher.outbox.receipts import apply_outcomes, outcome_from_pending
 from dispatcher.outbox.records import FinalResult, Submission, SubmittedPart
 
+# One statement: the rows become submitted, their parts are recorded, and receipts that came
+# before the parts are taken out of the pending table (applied by the caller in the same
+# transaction). Parts are recorded even for a message that became final meanwhile, so its late
+# receipts are kept on the part. The same id recorded again (a retried batch) changes nothing;
+# a new id for a part (the message was sent again) replaces the old one.
+# In the batch updates below, `o.id = ANY($1)` beside the join with the unnested arrays lets
+# the planner fetch the rows through the primary key; the join alone is often planned as a
+# scan of the whole table.
 _MARK_SUBMITTED = """
-UPDATE outbox AS o
-SET status = 'submitted',
-    status_at = now(),
-    submitted_at = now(),
-    provider = s.provider,
-    parts = s.segments,
-    error_code = NULL,
-    error_text = NULL,
-    dispatcher_lease_owner = NULL,
-    dispatcher_lease_until = NULL,
-    dispatcher_written_at = NULL
-FROM unnest($1::bigint[], $2::text[], $3::int[]) AS s(id, provider, segments)
-WHERE o.id = s.id AND o.status IN ('queued', 'sending')
-"""
-
-# Parts are recorded even for a message that became final meanwhile, so its late receipts
-# are kept on the part. The same id recorded again (a retried batch) changes nothing; a new
-# id for a part (the message was sent again) replaces the old one.
-_RECORD_PARTS = """
-INSERT INTO dispatcher_part (outbox_id, part_index, account, message_id, raw_message_id)
-SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id
-FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[])
-     AS p(outbox_id, part_index, account, message_id, raw_message_id)
-WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
-ON CONFLICT (outbox_id, part_index) DO UPDATE
-SET account = excluded.account,
-    message_id = excluded.message_id,
-    raw_message_id = excluded.raw_message_id,
-    status = 'submitted',
-    submitted_at = now(),
-    receipt_state = NULL,
-    receipt_error = NULL,
-    receipt_text = NULL,
-    receipt_at = NULL,
-    queried_at = NULL,
-    query_count = 0
-WHERE (dispatcher_part.account, dispatcher_part.message_id)
-      IS DISTINCT FROM (excluded.account, excluded.message_id)
+WITH submitted AS (
+    UPDATE outbox AS o
+    SET status = 'submitted',
+        status_at = now(),
+        submitted_at = now(),
+        provider = s.provider,
+        parts = s.segments,
+        error_code = NULL,
+        error_text = NULL,
+        dispatcher_lease_owner = NULL,
+        dispatcher_lease_until = NULL,
+        dispatcher_written_at = NULL
+    FROM unnest($1::bigint[], $2::text[], $3::int[]) AS s(id, provider, segments)
+    WHERE o.id = ANY($1::bigint[]) AND o.id = s.id AND o.status IN ('queued', 'sending')
+),
+recorded AS (
+    INSERT INTO dispatcher_part (outbox_id, part_index, account, message_id, raw_message_id)
+    SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id
+    FROM unnest($4::bigint[], $5::smallint[], $6::text[], $7::text[], $8::text[])
+         AS p(outbox_id, part_index, account, message_id, raw_message_id)
+    WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
+    ON CONFLICT (outbox_id, part_index) DO UPDATE
+    SET account = excluded.account,
+        message_id = excluded.message_id,
+        raw_message_id = excluded.raw_message_id,
+        status = 'submitted',
+        submitted_at = now(),
+        receipt_state = NULL,
+        receipt_error = NULL,
+        receipt_text = NULL,
+        receipt_at = NULL,
+        queried_at = NULL,
+        query_count = 0
+    WHERE (dispatcher_part.account, dispatcher_part.message_id)
+          IS DISTINCT FROM (excluded.account, excluded.message_id)
+    RETURNING outbox_id, part_index, account, message_id
+)
+DELETE FROM dispatcher_pending_receipt AS r
+USING recorded AS p
+WHERE r.account = p.account AND r.message_id = p.message_id
+RETURNING p.outbox_id, p.part_index, r.status, r.receipt_state, r.receipt_error,
+          r.receipt_text, r.received_at
 """
 
 _FINISH = """
@@ -68,7 +80,8 @@ SET status = r.status,
     dispatcher_written_at = NULL
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
      AS r(id, status, error_code, error_text, provider)
-WHERE o.id = r.id AND o.status IN ('queued', 'sending', 'submitted')
+WHERE o.id = ANY($1::bigint[]) AND o.id = r.id
+  AND o.status IN ('queued', 'sending', 'submitted')
 RETURNING o.id
 """
 
@@ -77,12 +90,16 @@ async def mark_submitted(
     connection: asyncpg.Connection, submissions: Sequence[Submission]
 ) -> int:
     """Rows become `submitted` with their parts; receipts that were waiting for these parts
-    are applied at once. Runs inside the caller's transaction; returns how many messages a
-    waiting receipt made final."""
+    are applied at once. Runs inside the caller's transaction; one statement unless early
+    receipts were waiting. Returns how many messages those receipts made final."""
     if not submissions:
         return 0
     by_id = {submission.outbox_id: submission for submission in submissions}
-    await connection.execute(
+    parts: dict[tuple[int, int], SubmittedPart] = {}
+    for submission in by_id.values():
+        for part in submission.parts:
+            parts[(submission.outbox_id, part.part_index)] = part
+    early_receipts = await connection.fetch(
         _MARK_SUBMITTED,
         list(by_id),
         [submission.provider for submission in by_id.values()],
@@ -90,20 +107,15 @@ async def mark_submitted(
             submission.segments if submission.segments is not None else len(submission.parts)
             for submission in by_id.values()
         ],
+        [outbox_id for outbox_id, _ in parts],
+        [part_index for _, part_index in parts],
+        [part.account for part in parts.values()],
+        [part.message_id for part in parts.values()],
+        [part.raw_message_id for part in parts.values()],
     )
-    parts: dict[tuple[int, int], tuple[int, SubmittedPart]] = {}
-    for submission in by_id.values():
-        for part in submission.parts:
-            parts[(submission.outbox_id, part.part_index)] = (submission.outbox_id, part)
-    await connection.execute(
-        _RECORD_PARTS,
-        [outbox_id for outbox_id, _ in parts.values()],
-        [part.part_index for _, part in parts.values()],
-        [part.account for _, part in parts.values()],
-        [part.message_id for _, part in parts.values()],
-        [part.raw_message_id for _, part in parts.values()],
+    return await apply_outcomes(
+        connection, [outcome_from_pending(row) for row in early_receipts]
     )
-    return await apply_pending_for(connection, list(by_id))
 
 
 async def finish(connection: asyncpg.Connection, results: Sequence[FinalResult]) -> set[int]:

@@ -11,7 +11,8 @@ the database was away). Each method is safe to run twice, which a retry after a 
 acknowledgement does. What a repeat costs, per method:
 - claim: a claim whose acknowledgement was lost leaves its rows `sending` under this daemon's
   lease; they come back when the lease runs out (or at once through
-  `recover(own_daemon_id=...)` at start-up), with nothing marked written, so never in doubt.
+  `recover(own_daemon_id=...)` at start-up), with nothing marked written (unless claimed with
+  `written=True`), so they are simply claimed again.
 - every other method: nothing (the second run finds the work done).
 
 Call order for one message: claim -> validate (reject the bad ones with `finish`) ->
@@ -54,8 +55,14 @@ APPLICATION_NAME = "smpp-dispatcher"
 # a statement that has not answered in this long is treated like a lost connection (retried);
 # it guards against a peer that vanished without closing the socket
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 30.0
-# JIT compilation of the batch statements costs more than it saves at these sizes
-_SERVER_SETTINGS = {"application_name": APPLICATION_NAME, "jit": "off"}
+# - JIT compilation of the batch statements costs more than it saves at these sizes;
+# - the best plan of a batch statement depends on the batch and the table sizes: a cached
+#   generic plan made when a table was small keeps scanning it whole once it has grown
+_SERVER_SETTINGS = {
+    "application_name": APPLICATION_NAME,
+    "jit": "off",
+    "plan_cache_mode": "force_custom_plan",
+}
 
 
 class OutboxStore:
@@ -146,12 +153,19 @@ class OutboxStore:
         limit: int,
         lease_seconds: float,
         routes: Sequence[str] | None = None,
+        *,
+        written: bool = False,
     ) -> list[ClaimedMessage]:
         """Claim up to `limit` due rows (of `routes` only, if given): `queued` -> `sending`
         with a lease, attempts + 1. Highest priority first; within a priority, rows due
-        earliest first; concurrent claimers never get the same row (SKIP LOCKED)."""
+        earliest first; concurrent claimers never get the same row (SKIP LOCKED).
+
+        `written=True` is for a caller that writes every row it claims right away: the claim
+        sets the in-doubt marker itself, saving the `mark_written` round trip, at the price of
+        rows that never reached the wire before a crash counting as in doubt too."""
         return await self._run(
-            "claim", lambda c: claims.claim(c, daemon_id, limit, lease_seconds, routes)
+            "claim",
+            lambda c: claims.claim(c, daemon_id, limit, lease_seconds, routes, written),
         )
 
     async def renew(

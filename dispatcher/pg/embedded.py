@@ -10,8 +10,9 @@ The server listens on 127.0.0.1 only, on a free port chosen at the first start a
 `restart()` so a `dsn` handed out earlier stays valid. Authentication is `trust`: the server is
 reachable from this machine only and lives as long as the test session or demo.
 
-The API is synchronous (start-up blocks for about a second, mostly `initdb`); async code that
-must not block its loop while restarting the server calls it through `asyncio.to_thread`.
+The API is synchronous (the first start-up blocks for about a second, mostly `initdb`; later
+servers in the same process copy that first cluster instead); async code that must not block
+its loop while restarting the server calls it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -94,6 +95,20 @@ def _has_server_binaries(directory: Path) -> bool:
 
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
+
+
+# A freshly initialised cluster per binaries directory, kept for the life of the process:
+# every further server copies it (a tenth of a second) instead of running initdb (a second).
+_pristine_clusters: dict[Path, Path] = {}
+
+
+def _forget_pristine_clusters() -> None:
+    for copy in _pristine_clusters.values():
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    _pristine_clusters.clear()
+
+
+atexit.register(_forget_pristine_clusters)
 
 
 def _free_port() -> int:
@@ -238,6 +253,26 @@ class EmbeddedPostgres:
         self._root = root
 
     def _initdb(self) -> None:
+        pristine = _pristine_clusters.get(self.pg_bin)
+        if pristine is not None and pristine.exists():
+            shutil.copytree(pristine, self.data_dir, symlinks=True)
+            self._give_to_server_user(self.data_dir)
+            return
+        self._run_initdb()
+        keep = Path(tempfile.mkdtemp(prefix="smpp-dispatcher-pg-pristine-")) / "data"
+        shutil.copytree(self.data_dir, keep, symlinks=True)
+        _pristine_clusters[self.pg_bin] = keep
+
+    def _give_to_server_user(self, tree: Path) -> None:
+        if self._run_as is None:
+            return
+        uid, gid = self._run_as.pw_uid, self._run_as.pw_gid
+        os.chown(tree, uid, gid)
+        for directory, subdirectories, files in os.walk(tree):
+            for name in (*subdirectories, *files):
+                os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
+
+    def _run_initdb(self) -> None:
         command = [
             str(self.pg_bin / "initdb"),
             "--pgdata", str(self.data_dir),

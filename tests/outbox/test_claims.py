@@ -228,3 +228,15 @@ async def test_mark_written_only_touches_own_sending_rows(
         "SELECT id FROM outbox WHERE dispatcher_written_at IS NOT NULL ORDER BY id"
     )
     assert [r["id"] for r in written] == [mine]
+
+
+async def test_a_claim_can_set_the_in_doubt_marker_itself(
+    store: OutboxStore, db: asyncpg.Connection
+) -> None:
+    marked, plain = await insert(db, 2)
+    await store.claim(DAEMON, 1, LEASE, written=True)
+    await store.claim(DAEMON, 1, LEASE)
+    await _expire_leases(db)
+    report = await store.recover(InDoubtPolicy.UNKNOWN)
+    assert (report.marked_unknown, report.requeued) == (1, 1)
+    assert (await status_of(db, marked), await status_of(db, plain)) == ("unknown", "queued")

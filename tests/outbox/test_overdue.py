@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from dispatcher.outbox.store import OutboxStore
@@ -10,7 +12,7 @@ from tests.outbox.support import DAEMON, insert, receipt, row_of, status_of, sub
 
 
 async def submitted_ago(
-    store: OutboxStore, db: asyncpg.Connection, seconds: int, *message_ids: str, **columns: object
+    store: OutboxStore, db: asyncpg.Connection, seconds: int, *message_ids: str, **columns: Any
 ) -> int:
     [outbox_id] = await insert(db, **columns)
     await store.claim(DAEMON, 10, 60)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+import structlog.testing
 
 from dispatcher.clock import ScaledClock
 from dispatcher.outbox.migrate import migrate
@@ -47,8 +48,11 @@ async def dsn(server: EmbeddedPostgres) -> AsyncIterator[str]:
     yield server.dsn
 
 
-async def _work_until_all_delivered(store: OutboxStore, halfway: asyncio.Event) -> None:
-    """A daemon's cycle in miniature: claim, mark written, submit, receive receipts."""
+async def _work_until_all_delivered(
+    store: OutboxStore, halfway: asyncio.Event, server_down: asyncio.Event
+) -> None:
+    """A daemon's cycle in miniature: claim, mark written, submit, receive receipts. Halfway
+    through it waits until the server is down, so the rest of its calls meet a dead server."""
     done = 0
     while done < MESSAGES:
         await store.recover()  # leases lost to a claim whose answer never came back
@@ -59,12 +63,13 @@ async def _work_until_all_delivered(store: OutboxStore, halfway: asyncio.Event) 
         ids = [message.id for message in batch]
         await store.mark_written(DAEMON, ids)
         await store.mark_submitted([submission(i, f"id{i}") for i in ids])
+        if done >= MESSAGES // 2 and not halfway.is_set():
+            halfway.set()
+            await server_down.wait()
         report = await store.record_receipts(
             [receipt(f"id{i}", MessageStatus.DELIVERED) for i in ids]
         )
         done += report.finalised
-        if done >= MESSAGES // 2:
-            halfway.set()
 
 
 @pytest.mark.parametrize("how", ["restart", "kill"])
@@ -80,17 +85,21 @@ async def test_the_store_loses_nothing_across_a_restart(
 
     store = await OutboxStore.open(dsn, clock=ScaledClock(0.001))
     try:
-        halfway = asyncio.Event()
-        worker = asyncio.create_task(_work_until_all_delivered(store, halfway))
-        await asyncio.wait_for(halfway.wait(), 60)
-        if how == "kill":
-            server.kill()
+        halfway, server_down = asyncio.Event(), asyncio.Event()
+        with structlog.testing.capture_logs() as logs:
+            worker = asyncio.create_task(_work_until_all_delivered(store, halfway, server_down))
+            await asyncio.wait_for(halfway.wait(), 60)
+            if how == "kill":
+                server.kill()
+            else:
+                await asyncio.to_thread(server.stop)
+            server_down.set()
+            await asyncio.sleep(0.3)  # the worker keeps calling a dead server meanwhile
             await asyncio.to_thread(server.start)
-        else:
-            await asyncio.to_thread(server.restart)
-        await asyncio.wait_for(worker, 60)
+            await asyncio.wait_for(worker, 60)
     finally:
         await store.close()
+    assert any(entry["event"] == "outbox.retry" for entry in logs)
 
     check = await asyncpg.connect(dsn)
     try:

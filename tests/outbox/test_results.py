@@ -7,11 +7,11 @@ import asyncio
 import asyncpg
 import pytest
 
-from dispatcher.outbox import results
+from dispatcher.outbox import receipts, results
 from dispatcher.outbox.records import FinalResult, Release
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.status import MessageStatus
-from tests.outbox.support import DAEMON, insert, row_of, status_of, submission
+from tests.outbox.support import DAEMON, insert, receipt, row_of, status_of, submission
 
 
 async def test_mark_submitted_records_the_parts(store: OutboxStore, db: asyncpg.Connection) -> None:
@@ -125,7 +125,15 @@ async def test_writes_cost_the_same_statements_whatever_the_batch(
     async with db.transaction():
         await results.mark_submitted(db, [submission(i, str(i), f"{i}b") for i in ids])
     await asyncio.sleep(0)  # query loggers run as loop callbacks
-    assert len(statements) == 3  # submitted rows, their parts, pending receipts
+    assert len(statements) == 1  # rows, their parts and early receipts in one statement
+    statements.clear()
+    async with db.transaction():
+        report = await receipts.record_receipts(
+            db, [receipt(str(i), MessageStatus.DELIVERED) for i in ids]
+        )
+    await asyncio.sleep(0)
+    assert len(statements) == 3  # parts, lock, roll-up
+    assert (report.matched, report.finalised) == (batch, 0)  # the b parts are still out
     statements.clear()
     await results.finish(db, [FinalResult(i, MessageStatus.DELIVERED) for i in ids])
     await asyncio.sleep(0)
@@ -153,3 +161,14 @@ async def test_stats_count_by_route_and_status_with_recent_errors(
         bad, MessageStatus.REJECTED, "body is empty"
     )
     assert stats.pending_receipts == 0
+
+
+async def test_deleting_outbox_rows_deletes_their_parts(
+    store: OutboxStore, db: asyncpg.Connection
+) -> None:
+    gone, kept = await insert(db, 2)
+    await store.claim(DAEMON, 2, 60)
+    await store.mark_submitted([submission(gone, "g1", "g2"), submission(kept, "k1")])
+    await db.execute("DELETE FROM outbox WHERE id = $1", gone)
+    remaining = await db.fetch("SELECT outbox_id FROM dispatcher_part")
+    assert [r["outbox_id"] for r in remaining] == [kept]

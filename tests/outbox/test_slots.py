@@ -67,7 +67,7 @@ async def test_guards_racing_never_hold_more_than_four(
 async def test_slot_numbers_outside_the_account_limit_are_refused(
     guards: list[AdvisorySlotGuard],
 ) -> None:
-    with pytest.raises(ValueError, match="outside 0..3"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.3"):
         await guards[0].acquire("ads", 4)
 
 

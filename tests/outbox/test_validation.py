@@ -59,7 +59,8 @@ def test_destination_is_normalised(raw: str, normalised: str) -> None:
         ("++79031234567", "destination '++79031234567' has non-digit characters"),
         ("7903١٢٣٤٥٦٧", "destination '7903١٢٣٤٥٦٧' has non-digit characters"),
         ("+1234", "destination '+1234' has 4 digits; at least 5 are needed"),
-        ("1234567890123456", "destination '1234567890123456' has 16 digits; at most 15 are allowed"),
+        ("1234567890123456",
+         "destination '1234567890123456' has 16 digits; at most 15 are allowed"),
     ],
 )
 def test_destination_errors(raw: str | None, error: str) -> None:
@@ -116,7 +117,7 @@ def test_body_parts_are_counted_like_the_segmentation() -> None:
 
 
 def test_body_over_the_route_limit() -> None:
-    with pytest.raises(InvalidMessage, match="^body needs 3 parts; the route allows at most 2$"):
+    with pytest.raises(InvalidMessage, match=r"^body needs 3 parts; the route allows at most 2$"):
         validate_message(claimed(body="a" * 307), max_parts=2)
     with pytest.raises(InvalidMessage, match="body of 100000 characters needs more than the 2"):
         validate_message(claimed(body="x" * 100_000), max_parts=2)
