@@ -1,8 +1,10 @@
-"""What the Devino REST and SOAP clients share: the `FallbackSender` surface, the pooled HTTP
-session, the v1 session id (renewed once on an expiry answer) and the scrubbing of secrets.
+"""What the Devino REST and SOAP clients share: the `FallbackSender` and `ViberSender`
+surfaces, the pooled HTTP session, the v1 session id (renewed once on an expiry answer) and
+the scrubbing of secrets.
 
 A subclass supplies the wire format: `_send_same_text` and `_fetch_state` (see
-`devino_batch`), plus `balance` and `statistics`.
+`devino_batch`), `_send_viber_text` and `_fetch_viber_state` (see `devino_viber_batch`), plus
+`balance`, `statistics` and `incoming`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from dispatcher.fallback.devino_batch import (
     unreachable,
 )
 from dispatcher.fallback.devino_codes import DevinoStatistics, ErrorAction
+from dispatcher.fallback.devino_incoming import InboundMessage
+from dispatcher.fallback.devino_viber_batch import DevinoViberBatches, SmsSegments
 from dispatcher.fallback.http import new_session
+from dispatcher.fallback.viber import LegStatus, OutgoingViber, ViberReport
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +53,12 @@ class DevinoSenderBase(ABC):
         timeout_seconds: float,
         concurrency: int,
         max_recipients: int,
+        max_viber_recipients: int,
         login: Callable[[], Awaitable[str]] | None,
     ) -> None:
         self.name = name
         self.max_batch = max_recipients
+        self.max_viber_batch = max_viber_recipients
         self._credentials = credentials
         self._clock = clock or SystemClock()
         self._timeout_seconds = timeout_seconds
@@ -64,6 +71,13 @@ class DevinoSenderBase(ABC):
             max_recipients=max_recipients,
             concurrency=concurrency,
             unsendable=self._unsendable,
+        )
+        self._viber = DevinoViberBatches(
+            provider=name,
+            send_text=self._send_viber_text,
+            fetch_state=self._fetch_viber_state,
+            max_recipients=max_viber_recipients,
+            concurrency=concurrency,
         )
 
     def __repr__(self) -> str:
@@ -103,11 +117,30 @@ class DevinoSenderBase(ABC):
             for m in messages
         ]
 
+    # --- ViberSender ------------------------------------------------------------------------
+
+    async def send_viber(self, messages: Sequence[OutgoingViber]) -> list[SendResult]:
+        """Viber texts, with an SMS re-send where asked for; see `devino_viber_batch`."""
+        return await self._viber.send(messages)
+
+    async def viber_status(
+        self, provider_ids: Sequence[str], *, resend: bool = False
+    ) -> list[ViberReport]:
+        """Both legs of each Viber message, one state request per id."""
+        return await self._viber.status(provider_ids, resend=resend)
+
+    # --- account calls ------------------------------------------------------------------------
+
     @abstractmethod
     async def balance(self) -> Balance: ...
 
     @abstractmethod
     async def statistics(self, start: datetime, end: datetime) -> DevinoStatistics: ...
+
+    @abstractmethod
+    async def incoming(self, start: datetime, end: datetime) -> list[InboundMessage]:
+        """The incoming SMS the platform received in [start, end] (UTC); an `IncomingSource`
+        for `devino_incoming.IncomingPoller`. Raises ChannelError when the call fails."""
 
     async def close(self) -> None:
         if self._http is not None:
@@ -123,6 +156,19 @@ class DevinoSenderBase(ABC):
 
     @abstractmethod
     async def _fetch_state(self, provider_id: str) -> tuple[int, str | None]: ...
+
+    @abstractmethod
+    async def _send_viber_text(
+        self,
+        source: str,
+        destinations: list[str],
+        body: str,
+        validity: int | None,
+        resend: bool,
+    ) -> list[str]: ...
+
+    @abstractmethod
+    async def _fetch_viber_state(self, provider_id: str) -> tuple[LegStatus, SmsSegments]: ...
 
     def _unsendable(self, message: OutgoingSms) -> str | None:
         """Why this API cannot carry a message at all (beyond the common checks)."""

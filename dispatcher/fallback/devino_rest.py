@@ -5,6 +5,11 @@ Sends use `Sms/SendBulk` for messages that share sender, text and validity (at m
 recipients per request) and `Sms/Send` for the others; status is `Sms/State` per segment id.
 Batch semantics, error handling and in-doubt sends are described in `devino_batch`.
 
+Viber goes through `Viber/Send`, `Viber/SendBulk`, `Viber/SendWithResend` and
+`Viber/SendWithResendBulk` (R10-R13), its status through `Viber/State` (R14); see
+`devino_viber_batch`. Incoming SMS are pulled with `Sms/In` (R8). `call_api` lends the
+account's authentication to the other services of the same REST API (HLR, `devino_hlr`).
+
 Parameters of POST requests travel as a form body (spec A13: the seed shows them in the URL,
 which would put v2 passwords into every access log on the way). GET requests (state, balance,
 statistics) carry them in the query string, as documented.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,9 +37,20 @@ from dispatcher.fallback.devino_codes import (
     ErrorAction,
     check_statistics_range,
     classify_rest_error,
+    decode_sms_state,
     format_datetime,
 )
+from dispatcher.fallback.devino_incoming import (
+    InboundMessage,
+    check_pull_period,
+    parse_rest_incoming,
+)
+from dispatcher.fallback.devino_viber_batch import SmsSegments, viber_validity
+from dispatcher.fallback.devino_viber_codes import viber_leg
 from dispatcher.fallback.http import DEFAULT_TIMEOUT_SECONDS
+from dispatcher.fallback.lenient_json import loads_lenient
+from dispatcher.fallback.viber import LegStatus
+from dispatcher.status import MessageStatus
 
 DEFAULT_V1_BASE_URL = "https://integrationapi.net/rest"  # seed L72
 DEFAULT_V2_BASE_URL = "https://integrationapi.net/rest/v2"  # seed L1516
@@ -42,6 +58,9 @@ DEFAULT_V2_BASE_URL = "https://integrationapi.net/rest/v2"  # seed L1516
 BULK_MAX_RECIPIENTS = 2999
 # Requests in flight at once per sender; the seed states no limit for REST (our choice).
 DEFAULT_CONCURRENCY = 4
+# The seed states no recipient limit for Viber/SendBulk; SOAP's Viber send takes up to 1000
+# (seed L4241), which is taken here too (our choice).
+VIBER_BULK_MAX_RECIPIENTS = 1000
 
 # seed L88-89: parameters are application/x-www-form-urlencoded, UTF-8 (L76).
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
@@ -73,6 +92,7 @@ class _DevinoRestSender(DevinoSenderBase):
             timeout_seconds=timeout_seconds,
             concurrency=concurrency,
             max_recipients=BULK_MAX_RECIPIENTS,
+            max_viber_recipients=VIBER_BULK_MAX_RECIPIENTS,
             login=self._login if with_session else None,
         )
         self._base_url = base_url.rstrip("/")
@@ -93,6 +113,22 @@ class _DevinoRestSender(DevinoSenderBase):
         if not isinstance(answer, dict):
             raise ChannelError(f"{self.name}: unreadable statistics answer")
         return _statistics(answer)
+
+    async def incoming(self, start: datetime, end: datetime) -> list[InboundMessage]:
+        """`Sms/In` for [start, end] (seed L778-867); both dates are always sent (spec ch. 11
+        ambiguity 1: the server's signature needs both)."""
+        check_pull_period(start, end, now=datetime.fromtimestamp(self._clock.wall(), UTC))
+        params = [("minDateUTC", format_datetime(start)), ("maxDateUTC", format_datetime(end))]
+        answer = await self._channel_call(lambda: self._request("GET", "Sms/In", params))
+        try:
+            return parse_rest_incoming(answer)
+        except ValueError:
+            raise ChannelError(f"{self.name}: unreadable incoming answer") from None
+
+    async def call_api(self, method: str, resource: str, params: Params) -> Any:
+        """One authenticated request to another resource of this REST API (e.g. `Hlr/State`);
+        the decoded answer. Raises `DevinoApiError`, `RequestNotSent` or `RequestInDoubt`."""
+        return await self._request(method, resource, params)
 
     async def _send_same_text(
         self, source: str, destinations: list[str], body: str, validity: int | None
@@ -123,6 +159,51 @@ class _DevinoRestSender(DevinoSenderBase):
             raise RequestInDoubt("state answer without a State")
         description = answer.get("StateDescription")
         return state, description if isinstance(description, str) else None
+
+    async def _send_viber_text(
+        self,
+        source: str,
+        destinations: list[str],
+        body: str,
+        validity: int | None,
+        resend: bool,
+    ) -> list[str]:
+        # seed L952-1303: R10-R13; one DestinationAddress or repeated DestinationAddresses.
+        resource = "Viber/SendWithResend" if resend else "Viber/Send"
+        params = [("SourceAddress", source)]
+        if len(destinations) == 1:
+            params.append(("DestinationAddress", destinations[0]))
+        else:
+            resource += "Bulk"
+            params.extend(("DestinationAddresses", d) for d in destinations)
+        params += [("Data", body), ("Validity", str(viber_validity(validity)))]
+        answer = await self._request("POST", resource, params)
+        if not isinstance(answer, list) or not all(isinstance(i, str | int) for i in answer):
+            raise RequestInDoubt("unreadable answer to a Viber send")
+        return [str(i) for i in answer]
+
+    async def _fetch_viber_state(self, provider_id: str) -> tuple[LegStatus, SmsSegments]:
+        # seed L1305-1380: State (Viber table L1416-1427), StateDescription, and ResentSms,
+        # each with an SMS State (table L1399-1414) and its Id.
+        answer = await self._request("GET", "Viber/State", [("messageId", provider_id)])
+        if not isinstance(answer, dict):
+            raise RequestInDoubt("unreadable Viber state answer")
+        fields = {str(k).lower(): v for k, v in answer.items()}
+        state = _integer(fields.get("state"))
+        if state is None:
+            raise RequestInDoubt("Viber state answer without a State")
+        described = fields.get("statedescription")
+        viber = viber_leg(state, described if isinstance(described, str) else None)
+        segments: SmsSegments = []
+        resent = fields.get("resentsms")
+        for item in resent if isinstance(resent, list) else []:
+            if not isinstance(item, dict):
+                continue
+            sms = {str(k).lower(): v for k, v in item.items()}
+            code = _integer(sms.get("state"))
+            status = decode_sms_state(code) if code is not None else MessageStatus.SUBMITTED
+            segments.append((str(sms.get("id", "")), status, None if code is None else str(code)))
+        return viber, segments
 
     async def _login(self) -> str:
         # seed L85: GET user/sessionid with the login and password; the answer is a quoted
@@ -163,7 +244,8 @@ class _DevinoRestSender(DevinoSenderBase):
         text = body.decode("utf-8", errors="replace")
         if status == 200:
             try:
-                return json.loads(text)
+                # spec §2.3, A10: the seed prints answers that are not valid JSON.
+                return loads_lenient(text)
             except ValueError:
                 # seed L117-118: the session id comes "as a string in quotes (not as JSON)".
                 quoted = text.strip()

@@ -8,6 +8,11 @@ A32). Sends use `SendMessage`, one text to at most 1000 recipients per request; 
 keeps under the documented 10 requests per second. Batch semantics, error handling and in-doubt
 sends are described in `devino_batch`.
 
+Viber has its own service, `ViberService.asmx` (v1) and `ViberServiceV2.asmx` (v2), with
+SendMessage, SendMessageWithResend and GetMessageState (seed L4236-4515, L5265-5549), sharing
+the session and the spacer; see `devino_viber_batch`. Incoming SMS are pulled with
+GetIncomingMessages (seed L4148-4234, L5177-5264).
+
 Seed references are lines of `seeds/004_80a28bca441860d4.txt`.
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from dispatcher.clock import Clock
@@ -29,14 +34,26 @@ from dispatcher.fallback.devino_codes import (
     ErrorAction,
     check_statistics_range,
     classify_soap_fault,
+    decode_sms_state,
     format_datetime,
     soap_fault_detail,
 )
+from dispatcher.fallback.devino_incoming import (
+    InboundMessage,
+    check_pull_period,
+    parse_soap_incoming,
+)
+from dispatcher.fallback.devino_viber_batch import SmsSegments, viber_validity
+from dispatcher.fallback.devino_viber_codes import SOAP_VIBER_STATE_NAMES, viber_leg
 from dispatcher.fallback.http import DEFAULT_TIMEOUT_SECONDS, parse_xml
+from dispatcher.fallback.viber import LegStatus
+from dispatcher.status import MessageStatus
 
 DEFAULT_BASE_URL = "https://ws.devinotele.com"
 V1_PATH = "/SmsService.asmx"  # seed L3506-3508
 V2_PATH = "/SmsServicev2.asmx"  # seed L4600-4602
+V1_VIBER_PATH = "/ViberService.asmx"  # seed L4245
+V2_VIBER_PATH = "/ViberServiceV2.asmx"  # seed L5274
 SERVICE_NAMESPACE = "http://ws.devinosms.com"  # seed L3551 (devinosms, not devinotele)
 SOAP12_NAMESPACE = "http://www.w3.org/2003/05/soap-envelope"
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"  # seed L3559-3560
@@ -119,6 +136,7 @@ class _DevinoSoapSender(DevinoSenderBase):
         *,
         name: str,
         url: str,
+        viber_url: str,
         clock: Clock | None,
         timeout_seconds: float,
         concurrency: int,
@@ -131,9 +149,12 @@ class _DevinoSoapSender(DevinoSenderBase):
             timeout_seconds=timeout_seconds,
             concurrency=concurrency,
             max_recipients=MAX_MESSAGES_PER_REQUEST,
+            # seed L4241, L5269: Viber SendMessage also takes up to 1000 messages.
+            max_viber_recipients=MAX_MESSAGES_PER_REQUEST,
             login=self._login if with_session else None,
         )
         self._url = url
+        self._viber_url = viber_url
         self._spacer = RequestSpacer(self._clock, MAX_REQUESTS_PER_SECOND)
 
     async def balance(self) -> Balance:
@@ -172,6 +193,18 @@ class _DevinoSoapSender(DevinoSenderBase):
             rejected=count("Rejected"),
         )
 
+    async def incoming(self, start: datetime, end: datetime) -> list[InboundMessage]:
+        """`GetIncomingMessages` for [start, end] (seed L4148-4234): no message ids, so the
+        records are deduplicated on their content (spec A37)."""
+        check_pull_period(start, end, now=datetime.fromtimestamp(self._clock.wall(), UTC))
+        # seed L4162-4164: maxDateUTC before minDateUTC.
+        fields: Fields = [
+            ("maxDateUTC", format_datetime(end)),
+            ("minDateUTC", format_datetime(start)),
+        ]
+        result = await self._channel_call(lambda: self._request("GetIncomingMessages", fields))
+        return parse_soap_incoming(result)
+
     def _unsendable(self, message: OutgoingSms) -> str | None:
         if _NOT_XML.search(message.body) or _NOT_XML.search(message.source):
             return "text holds characters XML cannot carry"
@@ -205,6 +238,76 @@ class _DevinoSoapSender(DevinoSenderBase):
             raise RequestInDoubt("state answer without a numeric State") from None
         return state, values.get("statedescription") or None
 
+    async def _send_viber_text(
+        self,
+        source: str,
+        destinations: list[str],
+        body: str,
+        validity: int | None,
+        resend: bool,
+    ) -> list[str]:
+        if _NOT_XML.search(body) or _NOT_XML.search(source):
+            raise DevinoApiError(ErrorAction.REJECT, None, "text holds characters XML cannot carry")
+        # seed L4255-4270 (SendMessage), L4345-4362 (SendMessageWithResend): the same message
+        # {Data, DestinationAddresses, SourceAddress, Validity (required, L4303), Optional}.
+        operation = "SendMessageWithResend" if resend else "SendMessage"
+        message: Fields = [
+            ("Data", body),
+            ("DestinationAddresses", [("string", d) for d in destinations]),
+            ("SourceAddress", source),
+            ("Validity", str(viber_validity(validity))),
+        ]
+        result = await self._request(operation, [("message", message)], url=self._viber_url)
+        return [
+            (child.text or "").strip() for child in result if _local(child.tag).lower() == "string"
+        ]
+
+    async def _fetch_viber_state(self, provider_id: str) -> tuple[LegStatus, SmsSegments]:
+        # seed L4436-4499: State is an enum name (or an int, Table 15 L4504; spec A33) and
+        # ResentSms holds ViberSmsMessageStateInfo{Id}; an SMS state missing there is asked
+        # of the SMS service by its Id (spec §4.11 [Inference]).
+        result = await self._request(
+            "GetMessageState", [("messageID", provider_id)], url=self._viber_url
+        )
+        values = {_local(child.tag).lower(): (child.text or "").strip() for child in result}
+        raw = values.get("state", "")
+        code = SOAP_VIBER_STATE_NAMES.get(raw.lower())
+        if code is None:
+            try:
+                code = int(raw)
+            except ValueError:
+                raise RequestInDoubt("Viber state answer without a State") from None
+        viber = viber_leg(code, values.get("statedescription"))
+        segments: SmsSegments = []
+        resent = _find(result, "ResentSms")
+        for info in resent if resent is not None else []:
+            fields = {_local(child.tag).lower(): (child.text or "").strip() for child in info}
+            sms_id = fields.get("id", "")
+            if not sms_id:
+                continue
+            if fields.get("state", "").lstrip("-").isdigit():
+                state: int | None = int(fields["state"])
+            else:
+                state = await self._resent_sms_state(sms_id)
+            if state is None:
+                segments.append((sms_id, MessageStatus.SUBMITTED, None))
+            else:
+                segments.append((sms_id, decode_sms_state(state), str(state)))
+        return viber, segments
+
+    async def _resent_sms_state(self, sms_id: str) -> int | None:
+        """A re-sent SMS segment's state from the SMS service; None (still to be learned) when
+        that one request fails for a reason that does not concern the whole channel."""
+        try:
+            state, _ = await self._fetch_state(sms_id)
+        except DevinoApiError as error:
+            if error.action in (ErrorAction.REJECT, ErrorAction.RETRY):
+                return None
+            raise
+        except (RequestNotSent, RequestInDoubt):
+            return None
+        return state
+
     async def _login(self) -> str:
         # seed L3529-3585: GetSessionID(login, password) -> GetSessionIDResult.
         fields: Fields = [
@@ -218,7 +321,12 @@ class _DevinoSoapSender(DevinoSenderBase):
         return session_id
 
     async def _request(
-        self, operation: str, fields: Fields, *, session_element: str = "sessionID"
+        self,
+        operation: str,
+        fields: Fields,
+        *,
+        session_element: str = "sessionID",
+        url: str | None = None,
     ) -> ET.Element:
         async def call(session_id: str | None) -> ET.Element:
             if session_id is not None:
@@ -228,16 +336,18 @@ class _DevinoSoapSender(DevinoSenderBase):
                     ("login", self._credentials.login),
                     ("password", self._credentials.password),
                 ]
-            return await self._exchange(operation, auth + fields)
+            return await self._exchange(operation, auth + fields, url=url)
 
         return await self._authenticated(call)
 
-    async def _exchange(self, operation: str, fields: Fields) -> ET.Element:
+    async def _exchange(
+        self, operation: str, fields: Fields, *, url: str | None = None
+    ) -> ET.Element:
         """One SOAP call, after waiting its turn; returns the `<operation>Result` element."""
         await self._spacer.wait_turn()
         envelope = build_envelope(operation, fields).encode("utf-8")
         status, body = await self._http_request(
-            "POST", self._url, data=envelope, content_type=CONTENT_TYPE
+            "POST", url or self._url, data=envelope, content_type=CONTENT_TYPE
         )
         return self._decode(operation, status, body)
 
@@ -288,6 +398,7 @@ class DevinoSoapV1Sender(_DevinoSoapSender):
             credentials,
             name=name,
             url=base_url.rstrip("/") + V1_PATH,
+            viber_url=base_url.rstrip("/") + V1_VIBER_PATH,
             clock=clock,
             timeout_seconds=timeout_seconds,
             concurrency=concurrency,
@@ -312,6 +423,7 @@ class DevinoSoapV2Sender(_DevinoSoapSender):
             credentials,
             name=name,
             url=base_url.rstrip("/") + V2_PATH,
+            viber_url=base_url.rstrip("/") + V2_VIBER_PATH,
             clock=clock,
             timeout_seconds=timeout_seconds,
             concurrency=concurrency,

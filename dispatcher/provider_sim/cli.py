@@ -16,8 +16,10 @@ from aiohttp import web
 
 # name -> module with build_app(**options) -> aiohttp.web.Application
 FAKES = {
+    "devino-hlr": "dispatcher.provider_sim.devino_hlr",
     "devino-rest": "dispatcher.provider_sim.devino_rest",
     "devino-soap": "dispatcher.provider_sim.devino_soap",
+    "devino-viber": "dispatcher.provider_sim.devino_viber",
     "devino-xml": "dispatcher.provider_sim.devino_xml",
     "mobipace": "dispatcher.provider_sim.mobipace",
     "webcom": "dispatcher.provider_sim.webcom",

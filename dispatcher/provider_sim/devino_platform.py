@@ -2,7 +2,9 @@
 
 One `DevinoPlatform` holds what both APIs see (they are one platform at Devino): accounts and
 their sessions, the balance, the messages with one id per segment, and each segment's state
-over time (queued -> sent to the network -> final). Tests seed and inspect it; staging runs it
+over time (queued -> sent to the network -> final); the Viber messages (`viber_lifecycle`) and
+the incoming SMS that `Sms/In` and GetIncomingMessages list (`receive_mo` puts one there; the
+push to a client's handler is `devino_mo_push`). Tests seed and inspect it; staging runs it
 with the seeded failures below.
 
 Rules follow seed `004_80a28bca441860d4.txt` (REST chapters 1-2, SOAP chapters 7-8) and the
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dispatcher.clock import Clock, SystemClock
+from dispatcher.provider_sim import viber_lifecycle as viber_states
+from dispatcher.provider_sim.viber_lifecycle import SimViber, ViberLifecycle, ViberView
 
 # seed L147, L3533-3534: a session id lives 120 minutes.
 SESSION_LIFETIME_SECONDS = 120 * 60
@@ -39,6 +43,22 @@ DEFAULT_QUEUED_SECONDS = 2.0
 DEFAULT_SENT_SECONDS = 5.0
 # Our choice: how long a send asked to hang holds its answer (or until shutdown).
 DEFAULT_HANG_SECONDS = 300.0
+# seed L980-982: a Viber text has at most 1000 characters; L986: Validity 1..1440 minutes
+# (spec A18: the examples' 86400 can be allowed with `viber_max_validity_minutes`).
+MAX_VIBER_CHARS = 1000
+VIBER_MAX_VALIDITY_MINUTES = 1440
+# seed L815-818: Sms/In looks at most a year back.
+INCOMING_MAX_LOOKBACK_SECONDS = 365 * 86400
+# seed L841: incoming message ids look like 539187174.
+FIRST_INCOMING_ID = 539187174
+# seed L860-867: the answer to Sms/In without one of its dates.
+_MISSING_DATE = (
+    "The parameters dictionary contains a null entry for parameter '{name}' of non-nullable "
+    "type 'DateTime' for method 'System.Web.Mvc.ActionResult In(System.String, DateTime, "
+    "DateTime)' in 'RestService.Controllers.SmsController'. An optional parameter must be a "
+    "reference type, a nullable type, or be declared as an optional parameter. Parameter "
+    "name: parameters"
+)
 
 # Error codes of REST Table 17 (seed L1386-1397); the SOAP fake reports them as fault texts.
 ERR_NULL_ARGUMENT = 1
@@ -69,6 +89,14 @@ STATE_TEXTS: dict[int, str] = {
     255: "Неизвестный",  # seed L745 example
 }
 QUEUED, SENT, DELIVERED, EXPIRED, UNKNOWN_OR_OLD = -2, -1, 0, 46, 255
+# The SMS state codes of a Viber message's SMS re-send; one that was not delivered is
+# "rejected by the SMSC" (42), our pick from Table 18.
+RESENT_SMS_STATES: dict[str, int] = {
+    viber_states.ENQUEUED: QUEUED,
+    viber_states.SENT: SENT,
+    viber_states.DELIVERED: DELIVERED,
+    viber_states.UNDELIVERED: 42,
+}
 
 # Staging numbers that end badly or are refused (every other valid number is delivered).
 SEEDED_FINAL_STATES: dict[str, int] = {
@@ -86,6 +114,10 @@ SEEDED_GATEWAY_ERROR_NUMBERS = frozenset({"79990000008"})  # refused at send: co
 
 # seed L241-243: "не более 11 латинских символов или 15 цифр".
 _SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}|[0-9]{1,15}")
+# seed L983: a Viber sender, "До 11 латинских или цифровых символов".
+_VIBER_SENDER = re.compile(r"[A-Za-z0-9 ._-]{1,11}")
+# seed L977-979: a Viber number as 79031234567 or +79031234567 (spec A29: no 8-prefix).
+_VIBER_NUMBER = re.compile(r"\+?([0-9]{11,15})")
 # seed L229-236: international format, "79031234567; +79031234567; 89031234567".
 _NUMBER = re.compile(r"[0-9]{11,15}")
 
@@ -124,6 +156,19 @@ class SegmentState:
 
 
 @dataclass(frozen=True)
+class IncomingSim:
+    """An SMS a subscriber sent to one of the account's numbers (seed L5964-5968)."""
+
+    id: int
+    login: str
+    source: str  # the subscriber
+    destination: str  # the account's number
+    text: str
+    prefix: str  # the keyword prefix configured for the number (seed L6066)
+    created_wall: float  # Unix time
+
+
+@dataclass(frozen=True)
 class Request:
     time: float  # platform clock seconds at arrival
     api: str  # "rest" or "soap"
@@ -148,10 +193,15 @@ class DevinoPlatform:
     )
     forbidden_logins: set[str] = field(default_factory=set)
     hang_seconds: float = DEFAULT_HANG_SECONDS
+    viber: ViberLifecycle | None = None  # None: one on this platform's clock
+    viber_max_validity_minutes: int = VIBER_MAX_VALIDITY_MINUTES
 
     # session id -> (login, issued at)
     sessions: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     segments: dict[str, Segment] = field(default_factory=dict, repr=False)
+    viber_messages: dict[str, SimViber] = field(default_factory=dict, repr=False)
+    resent_sms: dict[str, SimViber] = field(default_factory=dict, repr=False)  # SMS id -> Viber
+    incoming: list[IncomingSim] = field(default_factory=list, repr=False)
     requests: list[Request] = field(default_factory=list, repr=False)
     logins: int = 0  # sessions opened
     hang_sends: int = 0  # the next this many sends are processed, then answered late
@@ -159,6 +209,13 @@ class DevinoPlatform:
     _injected: dict[str, deque[PlatformError]] = field(default_factory=dict, repr=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _release: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _incoming_ids: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(FIRST_INCOMING_ID), repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.viber is None:
+            self.viber = ViberLifecycle(self.clock)
 
     # --- seeding and inspection ---------------------------------------------------------------
 
@@ -269,6 +326,8 @@ class DevinoPlatform:
     def state(self, login: str, segment_id: str) -> SegmentState:
         """A segment's state now; unknown or older than 48 h answers 255 (seed L687-688)."""
         segment = self.segments.get(segment_id)
+        if segment is None and segment_id in self.resent_sms:
+            return self._resent_state(login, segment_id)
         age = None if segment is None else self.clock.monotonic() - segment.created
         if segment is None or segment.login != login or age is None or age >= STATUS_WINDOW_SECONDS:
             return SegmentState(UNKNOWN_OR_OLD, STATE_TEXTS[UNKNOWN_OR_OLD], None, None, None, None)
@@ -282,6 +341,19 @@ class DevinoPlatform:
             submitted,
             reported,
             segment.price,
+        )
+
+    def _resent_state(self, login: str, sms_id: str) -> SegmentState:
+        """The state of one SMS segment of a Viber message's re-send."""
+        message = self.resent_sms[sms_id]
+        view = self.viber_lifecycle.view(message)
+        states = dict(view.sms)
+        if message.login != login or int(sms_id) not in states:
+            return SegmentState(UNKNOWN_OR_OLD, STATE_TEXTS[UNKNOWN_OR_OLD], None, None, None, None)
+        code = RESENT_SMS_STATES[states[int(sms_id)]]
+        reported = view.sms_changed_wall if code not in (QUEUED, SENT) else None
+        return SegmentState(
+            code, STATE_TEXTS[code], message.created_wall, view.sms_changed_wall, reported, 1.0
         )
 
     def statistics(self, login: str, start: datetime, end: datetime) -> dict[str, int]:
@@ -304,6 +376,111 @@ class DevinoPlatform:
             else:
                 counts["Errors"] += 1
         return counts
+
+    def submit_viber(
+        self,
+        login: str,
+        source: str,
+        destinations: list[str],
+        text: str,
+        validity_minutes: int | None,
+        *,
+        resend: bool,
+    ) -> list[str]:
+        """Accept one Viber text for every destination, or refuse them all (seed L1084-1085),
+        after the checks of seed L988-1004: balance, numbers, sender, length. A refusal's
+        Desc is a return code of Table 20 with Code 1, as every example shows (L1035-1038)."""
+        cost = self.price_per_segment * len(destinations)
+        if cost > self.balance:
+            raise PlatformError(ERR_NO_CREDITS, "Not enough credits")
+        numbers: list[str] = []
+        for raw in destinations:
+            match = _VIBER_NUMBER.fullmatch(raw.strip())
+            if match is None or match.group(1) in self.invalid_numbers:
+                raise PlatformError(ERR_NULL_ARGUMENT, "error-address-format")
+            numbers.append(match.group(1))
+        if not _VIBER_SENDER.fullmatch(source):
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-subject-format")
+        if not text:
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-content-not-specified")
+        if len(text) > MAX_VIBER_CHARS:
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-content-type-format")
+        if validity_minutes is not None and not (
+            1 <= validity_minutes <= self.viber_max_validity_minutes
+        ):
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-validity-period-seconds-format")
+        for number in numbers:
+            if number in self.gateway_error_numbers:
+                raise PlatformError(ERR_GATEWAY, "error-system")
+        self.balance -= cost
+        lifecycle = self.viber_lifecycle
+        ids = []
+        for number in numbers:
+            message = lifecycle.create(
+                login,
+                number,
+                source,
+                text,
+                (validity_minutes or VIBER_MAX_VALIDITY_MINUTES) * 60.0,
+                resend=resend,
+                sms_segments=segment_count(text),
+            )
+            viber_id = f"GW{message.provider_id % 16**10:010X}"  # seed L1023: "GW0261BBD6B3"
+            self.viber_messages[viber_id] = message
+            self.resent_sms.update((str(sms_id), message) for sms_id in message.sms_ids)
+            ids.append(viber_id)
+        return ids
+
+    def viber_state(self, login: str, message_id: str) -> ViberView | None:
+        """A Viber message's state now; None when it is not this account's."""
+        message = self.viber_messages.get(message_id)
+        if message is None or message.login != login:
+            return None
+        return self.viber_lifecycle.view(message)
+
+    @property
+    def viber_lifecycle(self) -> ViberLifecycle:
+        assert self.viber is not None  # set in __post_init__
+        return self.viber
+
+    def receive_mo(
+        self,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        login: str | None = None,
+        prefix: str = "",
+        created_wall: float | None = None,
+    ) -> IncomingSim:
+        """A subscriber writes to an account's number (the first account unless named)."""
+        message = IncomingSim(
+            id=next(self._incoming_ids),
+            login=login if login is not None else next(iter(self.accounts)),
+            source=source,
+            destination=destination,
+            text=text,
+            prefix=prefix,
+            created_wall=self.clock.wall() if created_wall is None else created_wall,
+        )
+        self.incoming.append(message)
+        return message
+
+    def incoming_between(
+        self, login: str, start: datetime | None, end: datetime | None
+    ) -> list[IncomingSim]:
+        """The account's incoming SMS created in [start, end], after the checks of seed
+        L809-818; a missing date is the server's binding error (L860-867)."""
+        for name, value in (("maxDateUtc", end), ("minDateUtc", start)):
+            if value is None:
+                raise PlatformError(ERR_INTERNAL, _MISSING_DATE.format(name=name))
+        assert start is not None and end is not None
+        low, high = _unix(start), _unix(end)
+        if self.clock.wall() - low > INCOMING_MAX_LOOKBACK_SECONDS:
+            raise PlatformError(ERR_INVALID_ARGUMENT, "Invalid argument minDateUTC")
+        if high <= low:
+            raise PlatformError(ERR_INVALID_ARGUMENT, "Invalid argument maxDateUTC")
+        return [m for m in self.incoming if m.login == login and low <= m.created_wall <= high]
 
     async def hang_if_asked(self) -> None:
         """Hold a send's answer `hang_seconds` (or until shutdown) when a test asked for it."""

@@ -1,9 +1,11 @@
 """A fake Devino REST API (integrationapi.net/rest, v1 and v2) for tests and staging.
 
 It serves `/rest/...` (v1, SessionID) and `/rest/v2/...` (v2, Login/Password) over one
-`DevinoPlatform`: `user/sessionid`, `User/Balance`, `Sms/Send`, `Sms/SendBulk`, `Sms/State`
-and `Sms/Statistics` (seed 004 chapters 1-2; spec devino-smpp-http-soap.md §2). The time-zone
-sends, incoming SMS and Viber are not simulated: they answer 404.
+`DevinoPlatform`: `user/sessionid`, `User/Balance`, `Sms/Send`, `Sms/SendBulk`, `Sms/State`,
+`Sms/Statistics`, `Sms/In`, `Viber/Send`, `Viber/SendBulk`, `Viber/SendWithResend`,
+`Viber/SendWithResendBulk` and `Viber/State` (seed 004 chapters 1-2; spec
+devino-smpp-http-soap.md §2). The time-zone sends are not simulated: they answer 404. Other
+services of the same API (HLR, `devino_hlr`) plug in with `build_app(extra_routes=...)`.
 
 As the spec's readings say: paths and parameter names match case-insensitively (A14),
 parameters are read from the query string and the form body together (A13), a repeated scalar
@@ -29,9 +31,20 @@ from dispatcher.provider_sim.devino_platform import (
     ERR_INTERNAL,
     ERR_INVALID_ARGUMENT,
     ERR_NULL_ARGUMENT,
+    RESENT_SMS_STATES,
     DevinoPlatform,
     PlatformError,
     parse_datetime,
+)
+from dispatcher.provider_sim.viber_lifecycle import (
+    DELIVERED,
+    ENQUEUED,
+    FAILED,
+    READ,
+    SENT,
+    UNDELIVERED,
+    VISITED,
+    VP_EXPIRED,
 )
 
 SIM_KEY: Final = web.AppKey("devino_rest_platform", DevinoPlatform)
@@ -54,11 +67,33 @@ BULK_MAX_RECIPIENTS: Final = 2999
 MAX_STATISTICS_DAYS: Final = 90
 # seed L124-127: the headers of every answer.
 _HEADERS: Final = {"Cache-Control": "private"}
+# The Viber states (seed L1416-1427) the fake reports.
+VIBER_STATE_CODES: Final[dict[str, int]] = {
+    ENQUEUED: 0,
+    SENT: 1,
+    DELIVERED: 2,
+    READ: 3,
+    UNDELIVERED: 4,
+    FAILED: 5,
+    VP_EXPIRED: 7,
+    VISITED: 8,
+}
+VIBER_STATE_TEXTS: Final[dict[int, str]] = {
+    0: "Отправляется",
+    1: "Отправлено",
+    2: "Доставлено (не прочитано)",
+    3: "Доставлено (прочитано)",
+    4: "Не доставлено",
+    5: "Ошибка",
+    6: "Неизвестно",
+    7: "Просрочено",
+    8: "Переход по ссылке",
+}
 
 Params = dict[str, list[str]]
 
 
-class _Call:
+class RestCall:
     """One request: its version, its parameters, and the platform."""
 
     def __init__(self, platform: DevinoPlatform, version: int, params: Params) -> None:
@@ -97,26 +132,28 @@ class _Call:
         return login
 
 
-Handler = Callable[[_Call], Awaitable[Any]]
+Handler = Callable[[RestCall], Awaitable[Any]]
+# lower-cased resource -> (HTTP method, operation name for injected failures, handler, versions)
+Route = tuple[str, str, Handler, tuple[int, ...]]
 
 
-async def _session_id(call: _Call) -> Any:
+async def _session_id(call: RestCall) -> Any:
     # seed L85: user/sessionid?login=..&password=..; v1 only.
     return call.platform.open_session(call.required("Login"), call.required("Password"))
 
 
-async def _balance(call: _Call) -> Any:
+async def _balance(call: RestCall) -> Any:
     call.login()
     return round(call.platform.balance, 2)  # seed L1554: a bare number, e.g. 20015.3
 
 
-async def _send(call: _Call) -> Any:
+async def _send(call: RestCall) -> Any:
     # seed L204-322: one DestinationAddress.
     login = call.login()
     return await _submit(call, login, [call.required("DestinationAddress")])
 
 
-async def _send_bulk(call: _Call) -> Any:
+async def _send_bulk(call: RestCall) -> Any:
     # seed L441-556: DestinationAddresses repeated, at most 2999 (L1833-1836).
     login = call.login()
     destinations = [d for d in call.params.get("destinationaddresses", []) if d]
@@ -127,7 +164,7 @@ async def _send_bulk(call: _Call) -> Any:
     return await _submit(call, login, destinations)
 
 
-async def _submit(call: _Call, login: str, destinations: list[str]) -> Any:
+async def _submit(call: RestCall, login: str, destinations: list[str]) -> Any:
     source, data = call.required("SourceAddress"), call.required("Data")
     validity = call.optional_int("Validity")
     send_date = call.value("SendDate")
@@ -143,7 +180,7 @@ async def _submit(call: _Call, login: str, destinations: list[str]) -> Any:
     return ids
 
 
-async def _state(call: _Call) -> Any:
+async def _state(call: RestCall) -> Any:
     # seed L729-749: the answer fields; one segment per request.
     login = call.login()
     state = call.platform.state(login, call.required("messageId"))
@@ -159,7 +196,7 @@ async def _state(call: _Call) -> Any:
     }
 
 
-async def _statistics(call: _Call) -> Any:
+async def _statistics(call: RestCall) -> Any:
     # seed L869-945
     login = call.login()
     try:
@@ -181,26 +218,111 @@ async def _statistics(call: _Call) -> Any:
     }
 
 
-# lower-cased resource -> (HTTP method, operation name for injected failures, handler, versions)
-_ROUTES: Final[dict[str, tuple[str, str, Handler, tuple[int, ...]]]] = {
+async def _incoming(call: RestCall) -> Any:
+    # seed L778-867: Data, SourceAddress, DestinationAddress, ID, CreatedDateUtc.
+    login = call.login()
+    start, end = call.value("minDateUTC"), call.value("maxDateUTC")
+    try:
+        low = parse_datetime(start) if start else None
+        high = parse_datetime(end) if end else None
+    except ValueError:
+        raise PlatformError(ERR_INVALID_ARGUMENT, "Invalid argument") from None
+    return [
+        {
+            "Data": m.text,
+            "SourceAddress": m.source,
+            "DestinationAddress": m.destination,
+            "ID": m.id,
+            "CreatedDateUtc": _ms_date(m.created_wall),
+        }
+        for m in call.platform.incoming_between(login, low, high)
+    ]
+
+
+def _viber_send(*, bulk: bool, resend: bool) -> Handler:
+    # seed L952-1303 (R10-R13): the parameters of Sms/Send and Sms/SendBulk, Validity in
+    # minutes and an Optional(s) the platform keeps to itself.
+    async def send(call: RestCall) -> Any:
+        login = call.login()
+        if bulk:
+            destinations = [d for d in call.params.get("destinationaddresses", []) if d]
+            if not destinations:
+                call.required("DestinationAddresses")
+        else:
+            destinations = [call.required("DestinationAddress")]
+        source, data = call.required("SourceAddress"), call.required("Data")
+        return call.platform.submit_viber(
+            login, source, destinations, data, call.optional_int("Validity"), resend=resend
+        )
+
+    return send
+
+
+async def _viber_state(call: RestCall) -> Any:
+    # seed L1323-1348: the Viber state and the SMS re-sent in its place.
+    login = call.login()
+    view = call.platform.viber_state(login, call.required("messageId"))
+    if view is None:  # seed L1319-1320: the message id is checked
+        raise PlatformError(ERR_INVALID_ARGUMENT, "Invalid argument messageId")
+    code = VIBER_STATE_CODES.get(view.state, 6)
+    return {
+        "State": code,
+        "CreationDateUtc": None,
+        "SubmittedDateUtc": None,
+        "ReportedDateUtc": _ms_date(view.changed_wall),
+        "TimeStampUtc": _ms_date(view.changed_wall),
+        "StateDescription": VIBER_STATE_TEXTS[code],
+        "Price": 1.0,
+        "ResentSms": [
+            {
+                "State": RESENT_SMS_STATES[state],
+                "TimeStampUtc": _ms_date(view.sms_changed_wall),
+                "Price": 1.0,
+                "Id": sms_id,
+            }
+            for sms_id, state in view.sms
+        ],
+    }
+
+
+_ROUTES: Final[dict[str, Route]] = {
     "user/sessionid": ("GET", "auth", _session_id, (1,)),
     "user/balance": ("GET", "balance", _balance, (1, 2)),
     "sms/send": ("POST", "send", _send, (1, 2)),
     "sms/sendbulk": ("POST", "send", _send_bulk, (1, 2)),
     "sms/state": ("GET", "state", _state, (1, 2)),
     "sms/statistics": ("GET", "statistics", _statistics, (1, 2)),
+    "sms/in": ("GET", "incoming", _incoming, (1, 2)),
+    "viber/send": ("POST", "viber_send", _viber_send(bulk=False, resend=False), (1, 2)),
+    "viber/sendbulk": ("POST", "viber_send", _viber_send(bulk=True, resend=False), (1, 2)),
+    "viber/sendwithresend": ("POST", "viber_send", _viber_send(bulk=False, resend=True), (1, 2)),
+    "viber/sendwithresendbulk": (
+        "POST",
+        "viber_send",
+        _viber_send(bulk=True, resend=True),
+        (1, 2),
+    ),
+    "viber/state": ("GET", "viber_state", _viber_state, (1, 2)),
 }
 
 
-def build_app(platform: DevinoPlatform | None = None, **options: Any) -> web.Application:
-    """The fake's application; `options` are `DevinoPlatform`'s keyword arguments."""
+def build_app(
+    platform: DevinoPlatform | None = None,
+    *,
+    extra_routes: dict[str, Route] | None = None,
+    **options: Any,
+) -> web.Application:
+    """The fake's application; `options` are `DevinoPlatform`'s keyword arguments.
+    `extra_routes` (lower-cased resource -> route) serve other services of the same API; a
+    handler may return a ready `web.Response` instead of a value to write as JSON."""
     state = platform if platform is not None else DevinoPlatform(**options)
+    routes = {**_ROUTES, **(extra_routes or {})}
     app = web.Application()
     app[SIM_KEY] = state
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         version, resource = _version_and_resource(request.path)
-        route = _ROUTES.get(resource)
+        route = routes.get(resource)
         if version is None or route is None or version not in route[3]:
             raise web.HTTPNotFound()
         method, operation, handler, _ = route
@@ -213,9 +335,11 @@ def build_app(platform: DevinoPlatform | None = None, **options: Any) -> web.App
         state.record("rest", operation)
         try:
             state.take_injected(operation)
-            answer = await handler(_Call(state, version, await _params(request)))
+            answer = await handler(RestCall(state, version, await _params(request)))
         except PlatformError as error:
             return _error(HTTP_STATUS.get(error.code, 500), error.code, error.description)
+        if isinstance(answer, web.StreamResponse):
+            return answer
         return _json(200, answer)
 
     async def release(_: web.Application) -> None:

@@ -2,9 +2,11 @@
 
 It serves `/SmsService.asmx` (v1: GetSessionID, then `sessionID` in every call) and
 `/SmsServicev2.asmx` (v2: `login` and `password` in every call) over one `DevinoPlatform`, with
-the operations GetSessionID, GetBalance, SendMessage, GetMessageState and GetStatistics (seed
-004 chapters 7-8; spec devino-smpp-http-soap.md §4-§5). The time-zone sends, incoming SMS and
-Viber are not simulated: they answer a Sender fault.
+the operations GetSessionID, GetBalance, SendMessage, GetMessageState, GetStatistics and
+GetIncomingMessages; and the Viber services `/ViberService.asmx` and `/ViberServiceV2.asmx`
+with SendMessage, SendMessageWithResend and GetMessageState (seed 004 chapters 7-8; spec
+devino-smpp-http-soap.md §4-§5). The time-zone sends are not simulated: they answer a Sender
+fault.
 
 As the spec's readings say: paths and element local names match case-insensitively (A32), the
 operation must be in the `http://ws.devinosms.com` namespace inside a SOAP 1.2 envelope, errors
@@ -35,6 +37,16 @@ from dispatcher.provider_sim.devino_platform import (
     PlatformError,
     parse_datetime,
 )
+from dispatcher.provider_sim.viber_lifecycle import (
+    DELIVERED,
+    ENQUEUED,
+    FAILED,
+    READ,
+    SENT,
+    UNDELIVERED,
+    VISITED,
+    VP_EXPIRED,
+)
 
 SIM_KEY: Final = web.AppKey("devino_soap_platform", DevinoPlatform)
 
@@ -43,6 +55,20 @@ SERVICE_NAMESPACE: Final = "http://ws.devinosms.com"  # seed L3551
 CONTENT_TYPE: Final = "application/soap+xml"  # seed L3559-3560
 V1_PATH: Final = "/smsservice.asmx"  # seed L3508
 V2_PATH: Final = "/smsservicev2.asmx"  # seed L4602
+V1_VIBER_PATH: Final = "/viberservice.asmx"  # seed L4245
+V2_VIBER_PATH: Final = "/viberservicev2.asmx"  # seed L5274
+# seed L4479: the Viber State is an enum name; there is none for "link visited" (spec §4.11),
+# which the fake reports as Read.
+VIBER_STATE_NAMES: Final[dict[str, str]] = {
+    ENQUEUED: "Enqueued",
+    SENT: "Sent",
+    DELIVERED: "Delivered",
+    READ: "Read",
+    VISITED: "Read",
+    UNDELIVERED: "Undelivered",
+    FAILED: "Failed",
+    VP_EXPIRED: "Expired",
+}
 # seed L3510-3511, L4603-4604: "Количество запросов 10 запросов/1 сек."
 REQUESTS_PER_SECOND: Final = 10
 # seed L3757: up to 1000 messages per SendMessage.
@@ -173,13 +199,103 @@ def _get_statistics(call: _Call) -> str:
     return "".join(f"<{name}>{value}</{name}>" for name, value in counts.items())
 
 
+def _get_incoming_messages(call: _Call) -> str:
+    # seed L4154-4224: maxDateUTC and minDateUTC; IncomingMessage{Data, SourceAddress,
+    # DestinationAddress, CreatedDateUtc}, no id.
+    login = call.login()
+    end = _date_or_fault(call.text("maxDateUTC"))
+    start = _date_or_fault(call.text("minDateUTC"))
+    return "".join(
+        "<IncomingMessage>"
+        f"<Data>{escape(m.text)}</Data>"
+        f"<SourceAddress>{escape(m.source)}</SourceAddress>"
+        f"<DestinationAddress>{escape(m.destination)}</DestinationAddress>"
+        f"<CreatedDateUtc>{_xsd_date(m.created_wall)}</CreatedDateUtc>"
+        "</IncomingMessage>"
+        for m in call.platform.incoming_between(login, start, end)
+    )
+
+
+def _viber_send(resend: bool) -> Callable[[_Call], str]:
+    # seed L4255-4270, L4345-4362: message{Data, DestinationAddresses{string*}, SourceAddress,
+    # Validity (required, L4303), Optional}; up to 1000 messages (L4241).
+    def send(call: _Call) -> str:
+        login = call.login()
+        message = call.fields.get("message")
+        if message is None:
+            raise PlatformError(ERR_NULL_ARGUMENT, "message can not be null")
+        fields = {_local(child.tag).lower(): child for child in message}
+        addresses = fields.get("destinationaddresses")
+        destinations = [
+            (s.text or "").strip()
+            for s in (addresses if addresses is not None else [])
+            if _local(s.tag).lower() == "string"
+        ]
+        if not destinations:
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-address-not-specified")
+        if len(destinations) > MAX_MESSAGES_PER_REQUEST:
+            raise PlatformError(ERR_INVALID_ARGUMENT, "Too many messages in one request")
+        validity = _optional_int(fields, "validity")
+        if validity is None:
+            raise PlatformError(ERR_NULL_ARGUMENT, "error-validity-period-seconds-format")
+        ids = call.platform.submit_viber(
+            login,
+            _optional_text(fields, "sourceaddress"),
+            destinations,
+            _optional_text(fields, "data"),
+            validity,
+            resend=resend,
+        )
+        return "".join(f"<string>{escape(i)}</string>" for i in ids)
+
+    return send
+
+
+def _viber_message_state(call: _Call) -> str:
+    # seed L4476-4499: State as an enum name; ResentSms{ViberSmsMessageStateInfo{Id}*}. The
+    # fake gives only the Id, as the example does: the SMS state is for GetMessageState.
+    login = call.login()
+    view = call.platform.viber_state(login, call.text("messageID"))
+    if view is None:
+        raise PlatformError(ERR_INVALID_ARGUMENT, "Invalid argument messageID")
+    resent = "".join(
+        f"<ViberSmsMessageStateInfo><Id>{sms_id}</Id></ViberSmsMessageStateInfo>"
+        for sms_id, _ in view.sms
+    )
+    return (
+        f"<State>{VIBER_STATE_NAMES.get(view.state, 'Unknown')}</State>"
+        f"<ReportedDateUtc>{_xsd_date(view.changed_wall)}</ReportedDateUtc>"
+        f"<ResentSms>{resent}</ResentSms>"
+    )
+
+
+Operations = dict[str, tuple[str, str, Callable[[_Call], str], tuple[int, ...]]]
+
 # lower-cased operation -> (operation name, injection name, handler, versions)
-_OPERATIONS: Final[dict[str, tuple[str, str, Callable[[_Call], str], tuple[int, ...]]]] = {
+_OPERATIONS: Final[Operations] = {
     "getsessionid": ("GetSessionID", "auth", _get_session_id, (1,)),
     "getbalance": ("GetBalance", "balance", _get_balance, (1, 2)),
     "sendmessage": ("SendMessage", "send", _send_message, (1, 2)),
     "getmessagestate": ("GetMessageState", "state", _get_message_state, (1, 2)),
     "getstatistics": ("GetStatistics", "statistics", _get_statistics, (1, 2)),
+    "getincomingmessages": ("GetIncomingMessages", "incoming", _get_incoming_messages, (1, 2)),
+}
+_VIBER_OPERATIONS: Final[Operations] = {
+    "sendmessage": ("SendMessage", "viber_send", _viber_send(resend=False), (1, 2)),
+    "sendmessagewithresend": (
+        # seed L4408-4414: the result element keeps the name SendMessageResult (spec A33).
+        "SendMessageWithResend",
+        "viber_send",
+        _viber_send(resend=True),
+        (1, 2),
+    ),
+    "getmessagestate": ("GetMessageState", "viber_state", _viber_message_state, (1, 2)),
+}
+_SERVICES: Final[dict[str, tuple[int, Operations]]] = {
+    V1_PATH: (1, _OPERATIONS),
+    V2_PATH: (2, _OPERATIONS),
+    V1_VIBER_PATH: (1, _VIBER_OPERATIONS),
+    V2_VIBER_PATH: (2, _VIBER_OPERATIONS),
 }
 
 
@@ -195,19 +311,21 @@ def build_app(
     app[SIM_KEY] = state
 
     async def dispatch(request: web.Request) -> web.Response:
-        version = {V1_PATH: 1, V2_PATH: 2}.get(request.path.lower().rstrip("/"))
-        if version is None:
+        service = _SERVICES.get(request.path.lower().rstrip("/"))
+        if service is None:
             raise web.HTTPNotFound()
+        version, operations = service
         if request.content_type != CONTENT_TYPE:
             raise web.HTTPUnsupportedMediaType()
         body = await request.read()
         try:
-            operation, call = _operation(state, version, body)
-            arrival = state.record("soap", operation)
+            operation, call = _operation(state, version, body, operations)
+            label = operation if operations is _OPERATIONS else f"viber_{operation}"
+            arrival = state.record("soap", label)
             if requests_per_second is not None and _over_limit(state, arrival, requests_per_second):
                 state.rate_limited += 1
                 raise _SoapFault("soap:Receiver", _reason("Too many requests"))
-            name, injection, handler, _ = _OPERATIONS[operation.lower()]
+            name, injection, handler, _ = operations[operation.lower()]
             try:
                 state.take_injected(injection)
                 result = handler(call)
@@ -217,9 +335,10 @@ def build_app(
                 await state.hang_if_asked()
         except _SoapFault as fault:
             return _fault(fault)
+        result_name = "SendMessage" if injection == "viber_send" else name
         return _answer(
             f'<{name}Response xmlns="{SERVICE_NAMESPACE}">'
-            f"<{name}Result>{result}</{name}Result></{name}Response>",
+            f"<{result_name}Result>{result}</{result_name}Result></{name}Response>",
         )
 
     async def release(_: web.Application) -> None:
@@ -230,7 +349,9 @@ def build_app(
     return app
 
 
-def _operation(state: DevinoPlatform, version: int, body: bytes) -> tuple[str, _Call]:
+def _operation(
+    state: DevinoPlatform, version: int, body: bytes, operations: Operations
+) -> tuple[str, _Call]:
     """The operation's lower-cased name and its call, or the Sender fault ASMX would give."""
     try:
         root = parse_xml(body)
@@ -246,7 +367,7 @@ def _operation(state: DevinoPlatform, version: int, body: bytes) -> tuple[str, _
     if operation is None or _namespace(operation.tag) != SERVICE_NAMESPACE:
         raise _SoapFault("soap:Sender", "Unable to handle request without a valid operation.")
     name = _local(operation.tag).lower()
-    if name not in _OPERATIONS or version not in _OPERATIONS[name][3]:
+    if name not in operations or version not in operations[name][3]:
         raise _SoapFault(
             "soap:Sender", f"Unable to handle request. Operation '{_local(operation.tag)}' unknown."
         )

@@ -1,0 +1,134 @@
+"""Fixtures: the fakes on real 127.0.0.1 sockets, a scaled clock, and an in-memory store for
+callback records that keeps one record per dedupe key (what the outbox tables do).
+
+One clock second lasts 10 ms (`CLOCK_FACTOR`): a fake Viber message's 3 s to its outcome take
+30 ms. Clients get a long response timeout (`RELAXED_TIMEOUT`) unless a test is about timeouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pytest
+from aiohttp import web
+
+from dispatcher.clock import Clock, ScaledClock
+from dispatcher.fallback.devino_auth import DevinoCredentials
+from dispatcher.fallback.devino_incoming import Stored
+from dispatcher.fallback.viber import ViberReport
+from dispatcher.provider_sim.devino_platform import DevinoPlatform
+
+CLOCK_FACTOR = 0.01
+RELAXED_TIMEOUT = 1000.0  # clock seconds
+LOGIN = "acme"
+PASSWORD = "a+b==13%!"  # the seed's encoding example (L94-98)
+CREDENTIALS = DevinoCredentials(LOGIN, PASSWORD)
+
+Serve = Callable[[web.Application], Awaitable[str]]
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+@pytest.fixture
+def clock() -> ScaledClock:
+    return ScaledClock(CLOCK_FACTOR)
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """Start an aiohttp application on 127.0.0.1 (a free port); returns its base URL."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[Callable[[Any], Any]]:
+    """Register a client to be closed after the test."""
+    clients: list[Closable] = []
+
+    def register(client: Any) -> Any:
+        clients.append(client)
+        return client
+
+    yield register
+    for client in clients:
+        await client.close()
+
+
+def new_platform(clock: Clock, **options: Any) -> DevinoPlatform:
+    return DevinoPlatform(clock=clock, accounts={LOGIN: PASSWORD}, **options)
+
+
+@pytest.fixture
+def platform(clock: ScaledClock) -> DevinoPlatform:
+    return new_platform(clock)
+
+
+@dataclass
+class MemoryStore:
+    """Keeps one record per dedupe key, like a table with a unique key; `known` are the
+    provider ids we sent (an event about another id is stored and flagged)."""
+
+    known: Collection[str] = ()
+    records: dict[str, Any] = field(default_factory=dict)
+    calls: int = 0
+    fail: bool = False
+    fail_times: int = 0  # fail this many calls, then work
+
+    async def __call__(self, records: Sequence[Any]) -> Stored:
+        self.calls += 1
+        if self.fail or self.fail_times > 0:
+            self.fail_times = max(0, self.fail_times - 1)
+            raise RuntimeError("database down")
+        new = duplicates = 0
+        unknown: list[str] = []
+        for record in records:
+            if record.dedupe_key in self.records:
+                duplicates += 1
+                continue
+            self.records[record.dedupe_key] = record
+            new += 1
+            about = getattr(record, "parent_id", None) or record.provider_id
+            if self.known and about not in self.known:
+                unknown.append(about)
+        return Stored(new=new, duplicates=duplicates, unknown_ids=tuple(unknown))
+
+
+class ViberStatusSource(Protocol):
+    async def viber_status(
+        self, provider_ids: Sequence[str], *, resend: bool = False
+    ) -> list[ViberReport]: ...
+
+
+async def poll_viber_until_final(
+    sender: ViberStatusSource,
+    ids: Sequence[str],
+    clock: Clock,
+    *,
+    resend: bool = False,
+    rounds: int = 40,
+) -> dict[str, ViberReport]:
+    """Ask for the ids' reports until every one is final (bounded: `rounds` polls 1 s apart)."""
+    reports: dict[str, ViberReport] = {}
+    for _ in range(rounds):
+        reports = {r.provider_id: r for r in await sender.viber_status(ids, resend=resend)}
+        if set(reports) == set(ids) and all(r.is_final for r in reports.values()):
+            return reports
+        await clock.sleep(1.0)
+    raise AssertionError(f"not final after {rounds} polls: {reports}")
