@@ -33,7 +33,7 @@ from aiosmpplib.state import NPI, TON, PhoneNumber
 
 from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT, Npi, Ton
-from pdu.framer import Framer
+from pdu.framer import Framer, UndecodableFrame
 from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
 from pdu.receipt import receipt_from_pdu
 from pdu.text import encode_text
@@ -171,8 +171,8 @@ def ours_stream() -> int:
     framer = Framer()
     count = 0
     for chunk in _chunks():
-        for frame in framer.feed(chunk):
-            decode(frame)
+        for pdu in framer.feed_decoded(chunk):
+            assert not isinstance(pdu, UndecodableFrame)
             count += 1
     return count
 

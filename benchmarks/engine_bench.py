@@ -3,10 +3,11 @@
     .venv/bin/python -m benchmarks.engine_bench [--messages 200000] [--aiosmpplib-messages 5000]
 
 For 1 and 4 sessions x windows 1, 10, 100 it pushes `--messages` single-part messages from an
-in-memory list through one pool, and reports submit_sm/s (wall clock, from the first submit to
-the last outcome), p50/p99 latency from writing a submit_sm to reading its resp, and the CPU
-seconds of this (client) process. The simulator runs as `python -m dispatcher smsc-sim` with
-its fastest settings (no receipts, no recording) on 127.0.0.1.
+in-memory list through one pool (with `post`, the callback entry point) and reports submit_sm/s
+(wall clock, from the first submit to the last outcome), p50/p99 latency from writing a
+submit_sm to reading its resp, and the CPU seconds of the client (this process) and of the
+simulator, which runs as `python -m dispatcher smsc-sim` with its fastest settings (no
+receipts, no recording) on 127.0.0.1.
 
 Against the same simulator it then drives aiosmpplib 0.7.4's ESME with its default correlator
 the way specs/smpp-anchors.md (appendix) did: N SubmitSm queued in a SimpleBroker before
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import platform
@@ -68,6 +70,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     note: str = ""
+    sim_cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -80,6 +83,15 @@ class LatencyObserver(EngineObserver):
 
     def submit_response(self, info: SessionInfo, command_status: int, latency: float) -> None:
         self.latencies.append(latency)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
@@ -108,7 +120,7 @@ def simulator() -> Any:
         match = re.search(r"listening on [\d.]+:(\d+)", line)
         if match is None:
             raise RuntimeError(f"the simulator did not start: {line!r}")
-        yield int(match.group(1))
+        yield int(match.group(1)), process.pid
     finally:
         process.terminate()
         try:
@@ -139,13 +151,17 @@ async def run_engine(port: int, sessions: int, window: int, messages: int) -> Re
     requests = [
         SubmitRequest(i, "Bench", f"7903{i % 10_000_000:07d}", parts) for i in range(messages)
     ]
+    # The input list stands for the outbox: the daemon never holds 200,000 requests at once,
+    # so keep the collector from walking them over and over while the engine runs.
+    gc.collect()
+    gc.freeze()
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[None] = loop.create_future()
     counts = {"done": 0, "accepted": 0}
 
-    def on_outcome(future: asyncio.Future[SubmitOutcome]) -> None:
+    def on_outcome(outcome: SubmitOutcome) -> None:
         counts["done"] += 1
-        if future.result().kind == "accepted":
+        if outcome.kind == "accepted":
             counts["accepted"] += 1
         if counts["done"] == messages and not finished.done():
             finished.set_result(None)
@@ -159,17 +175,19 @@ async def run_engine(port: int, sessions: int, window: int, messages: int) -> Re
             await asyncio.sleep(0.01)
         cpu = time.process_time()
         started = time.perf_counter()
+        post = pool.post
         for item in requests:
             try:
-                future = pool.submit_nowait(item)
+                post(item, on_outcome)
             except PoolQueueFull:
-                future = await pool.submit(item)
-            future.add_done_callback(on_outcome)
+                await pool.wait_for_room()
+                post(item, on_outcome)
         await finished
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu
     finally:
         await pool.close(timeout=10.0)
+        gc.unfreeze()
     p50, p99 = percentiles(observer.latencies)
     note = "" if counts["accepted"] == messages else f"{messages - counts['accepted']} not accepted"
     return Result(
@@ -198,7 +216,7 @@ async def run_aiosmpplib(port: int, messages: int, timeout: float) -> Result:
         if counts["responses"] + counts["errors"] >= messages and not finished.done():
             finished.set_result(None)
 
-    class Hook(AbstractHook):
+    class Hook(AbstractHook):  # type: ignore[misc]  # aiosmpplib ships no type information
         async def sending(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
             if isinstance(smpp_message, SubmitSm):
                 now = time.perf_counter()
@@ -264,15 +282,16 @@ async def run_aiosmpplib(port: int, messages: int, timeout: float) -> Result:
 def table(results: list[Result]) -> str:
     lines = [
         "| engine | sessions | window | messages | accepted | submit_sm/s | p50 ms | p99 ms "
-        "| client CPU s | CPU µs/msg | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| client CPU s | client CPU µs/msg | simulator CPU µs/msg | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        per_message = r.cpu_seconds / r.completed * 1e6 if r.completed else 0.0
+        done = max(r.completed, 1)
         lines.append(
             f"| {r.engine} | {r.sessions} | {r.window} | {r.messages:,} | {r.completed:,} "
             f"| {r.rate:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.cpu_seconds:.2f} "
-            f"| {per_message:.1f} | {r.note} |"
+            f"| {r.cpu_seconds / done * 1e6:.1f} | {r.sim_cpu_seconds / done * 1e6:.1f} "
+            f"| {r.note} |"
         )
     return "\n".join(lines)
 
@@ -298,6 +317,17 @@ def section(results: list[Result], command: str) -> str:
             f"- Against aiosmpplib 0.7.4 (default correlator): {best4 / theirs[0].rate:,.0f}x "
             "(aim: 10x)."
         )
+    summary += [
+        "- The spread between runs on this shared machine is wide: with unchanged code the "
+        "4 x 100 case measured from about 15,000 to 33,000 submit_sm/s during development, "
+        "following the other jobs' load. The stable figure is the client CPU per message "
+        "(about 27 µs at windows of 10 and more): one free core carries about 37,000/s.",
+        "- Most of the aiosmpplib gap is its default correlator (quadratic, "
+        "specs/smpp-anchors.md §1.6), which the aim names. With an O(1) correlator the anchors "
+        "measured its engine at about 30,000 msg/s on a machine about 2.7x faster than this "
+        "one (see the Codec section): engine for engine the gain is nearer 3x (not measured "
+        "here).",
+    ]
     return (
         "## Engine\n\n"
         f"Command: `{command}`\n\n"
@@ -305,20 +335,29 @@ def section(results: list[Result], command: str) -> str:
         f"Python {platform.python_version()}, uvloop; simulator in its own process "
         "(`smsc-sim --no-receipts --no-record`) on 127.0.0.1. submit_sm/s is accepted "
         "messages over the wall time from the first submit to the last outcome; latency is "
-        "from writing a submit_sm to reading its resp; CPU is this client process only.\n\n"
+        "from writing a submit_sm to reading its resp; client CPU is the benchmark process "
+        "(engine + producer loop), simulator CPU the simulator process over the same run "
+        "(bind and close included). The input list is built before the clock starts and "
+        "frozen out of the garbage collector's sight (`gc.freeze()`): it stands for the "
+        "outbox, which the daemon never holds in memory.\n\n"
         f"{table(results)}\n\n" + "\n".join(summary) + "\n"
     )
 
 
-async def run_all(args: argparse.Namespace, port: int) -> list[Result]:
-    results: list[Result] = []
-    for sessions in SESSIONS:
-        for window in WINDOWS:
-            result = await run_engine(port, sessions, window, args.messages)
-            print(table([result]).splitlines()[-1], flush=True)
-            results.append(result)
+async def run_all(args: argparse.Namespace, port: int, sim_pid: int) -> list[Result]:
+    runs: list[tuple[str, int, int]] = [("ours", s, w) for s in SESSIONS for w in WINDOWS]
     if args.aiosmpplib_messages > 0:
-        result = await run_aiosmpplib(port, args.aiosmpplib_messages, args.aiosmpplib_timeout)
+        runs.append(("aiosmpplib", 1, 0))
+    results: list[Result] = []
+    for engine, sessions, window in runs:
+        sim_cpu = process_cpu_seconds(sim_pid)
+        if engine == "ours":
+            result = await run_engine(port, sessions, window, args.messages)
+        else:
+            result = await run_aiosmpplib(
+                port, args.aiosmpplib_messages, args.aiosmpplib_timeout
+            )
+        result.sim_cpu_seconds = process_cpu_seconds(sim_pid) - sim_cpu
         print(table([result]).splitlines()[-1], flush=True)
         results.append(result)
     return results
@@ -339,9 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # the engine logs per session event, never per message; keep the table readable
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with simulator() as port:
+    with simulator() as (port, sim_pid):
         print(table([]), flush=True)
-        results = uvloop.run(run_all(args, port))
+        results = uvloop.run(run_all(args, port, sim_pid))
     print()
     print(table(results))
     if not args.no_write:

@@ -9,9 +9,9 @@ was written). A retry sends only the parts not yet accepted, encoded once at adm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from dispatcher.smpp.outcome import OutcomeKind, PartResult, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.session_info import SessionInfo
@@ -31,50 +31,66 @@ MAX_ADDRESS_LENGTH: Final = 20
 MAX_SHORT_MESSAGE: Final = 254
 
 
-class PartState(IntEnum):
-    PENDING = 0  # not sent in this attempt (never, or to be sent again)
-    IN_FLIGHT = 1
-    ACCEPTED = 2
-    FAILED = 3  # a permanent status
-    IN_DOUBT = 4  # written, never answered
+# PartState and Verdict are plain int constants, not Enums: an Enum member lookup costs
+# 0.2-0.5 µs on Python 3.11 and the hot path makes a dozen of them per message.
 
 
-class Verdict(IntEnum):
+class PartState:
+    PENDING: Final = 0  # not sent in this attempt (never, or to be sent again)
+    IN_FLIGHT: Final = 1
+    ACCEPTED: Final = 2
+    FAILED: Final = 3  # a permanent status
+    IN_DOUBT: Final = 4  # written, never answered
+
+
+class Verdict:
     """Why a message stopped; when several parts disagree the highest value wins."""
 
-    NONE = 0  # still going
-    REQUEUE = 1  # a part was not written (the connection closed first): send it again
-    THROTTLED = 2  # seed L2962-2963
-    TRANSIENT = 3
-    QUEUE_FULL = 4  # seed L2965-2969
-    IN_DOUBT = 5
-    REJECTED = 6
+    NONE: Final = 0  # still going
+    REQUEUE: Final = 1  # a part was not written (the connection closed first): send it again
+    THROTTLED: Final = 2  # seed L2962-2963
+    TRANSIENT: Final = 3
+    QUEUE_FULL: Final = 4  # seed L2965-2969
+    IN_DOUBT: Final = 5
+    REJECTED: Final = 6
 
 
-class JobOwner:
+class JobOwner(Protocol):
     """What a part's response is reported to (the pool)."""
 
     def part_answered(
         self, ticket: PartTicket, session: SmppSession, command_status: int, pdu: Any
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
     def part_lost(
         self, ticket: PartTicket, session: SmppSession, written: bool, reason: str
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
 
 class PartTicket:
-    """One part in a session's window (see `dispatcher.smpp.window.Ticket`)."""
+    """One part: its encoded frame, its state, and what the SMSC last said about it. It is also
+    what a session carries in its window (see `dispatcher.smpp.window.Ticket`)."""
 
-    __slots__ = ("frame", "index", "job", "sent_at")
+    __slots__ = (
+        "command_status",
+        "frame",
+        "index",
+        "job",
+        "message_id",
+        "sent_at",
+        "session",
+        "state",
+    )
 
     def __init__(self, job: Job, index: int, frame: bytes) -> None:
         self.job = job
         self.index = index  # 0-based position in job.tickets
         self.frame = frame
         self.sent_at = 0.0
+        self.state = PartState.PENDING
+        self.message_id: str | None = None  # the SMSC's id once accepted
+        self.command_status: int | None = None  # the last response's status
+        self.session: SessionInfo | None = None  # the session of the last attempt
 
     def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
         self.job.owner.part_answered(self, session, command_status, pdu)
@@ -90,15 +106,12 @@ class Job:
         "finished",
         "future",
         "in_flight",
-        "message_ids",
+        "on_outcome",
         "owner",
         "pinned_slot",
         "queue_full_count",
         "reason",
         "request",
-        "sessions",
-        "states",
-        "statuses",
         "tickets",
         "transient_count",
         "verdict",
@@ -109,18 +122,15 @@ class Job:
         self,
         request: SubmitRequest,
         frames: list[bytes],
-        future: asyncio.Future[SubmitOutcome],
         owner: JobOwner,
+        future: asyncio.Future[SubmitOutcome] | None = None,
+        on_outcome: Callable[[SubmitOutcome], None] | None = None,
     ) -> None:
         self.request = request
-        self.future = future
         self.owner = owner
+        self.future = future  # the outcome goes to the future, or to the callback
+        self.on_outcome = on_outcome
         self.tickets = [PartTicket(self, i, frame) for i, frame in enumerate(frames)]
-        count = len(frames)
-        self.states = [PartState.PENDING] * count
-        self.message_ids: list[str | None] = [None] * count
-        self.statuses: list[int | None] = [None] * count
-        self.sessions: list[SessionInfo | None] = [None] * count
         self.cursor = 0  # the next part to send in this attempt
         self.in_flight = 0
         self.verdict = Verdict.NONE
@@ -139,61 +149,63 @@ class Job:
         self.verdict = Verdict.NONE
         self.verdict_part = -1
         self.reason = ""
-        self.cursor = 0
-        self._skip_done()
+        cursor, tickets = 0, self.tickets
+        while cursor < len(tickets) and tickets[cursor].state != PartState.PENDING:
+            cursor += 1
+        self.cursor = cursor
 
     @property
     def has_unsent(self) -> bool:
-        return self.verdict is Verdict.NONE and self.cursor < len(self.tickets)
+        return self.verdict == Verdict.NONE and self.cursor < len(self.tickets)
 
     def take_part(self) -> PartTicket:
         """The next part to write (call only while `has_unsent`)."""
-        index = self.cursor
-        self.states[index] = PartState.IN_FLIGHT
+        tickets = self.tickets
+        cursor = self.cursor
+        ticket = tickets[cursor]
+        ticket.state = PartState.IN_FLIGHT
         self.in_flight += 1
-        self.cursor += 1
-        self._skip_done()
-        return self.tickets[index]
-
-    def _skip_done(self) -> None:
-        states = self.states
-        while self.cursor < len(states) and states[self.cursor] is not PartState.PENDING:
-            self.cursor += 1
+        cursor += 1
+        while cursor < len(tickets) and tickets[cursor].state != PartState.PENDING:
+            cursor += 1
+        self.cursor = cursor
+        return ticket
 
     # ---- answers -----------------------------------------------------------------------------
 
-    def accepted(self, index: int, info: SessionInfo, message_id: str) -> None:
+    def accepted(self, ticket: PartTicket, info: SessionInfo, message_id: str) -> None:
         self.in_flight -= 1
-        self.states[index] = PartState.ACCEPTED
-        self.message_ids[index] = message_id
-        self.statuses[index] = 0
-        self.sessions[index] = info
+        ticket.state = PartState.ACCEPTED
+        ticket.message_id = message_id
+        ticket.command_status = 0
+        ticket.session = info
         self.pinned_slot = info.slot
 
-    def refused(self, index: int, info: SessionInfo, command_status: int, verdict: Verdict) -> None:
+    def refused(
+        self, ticket: PartTicket, info: SessionInfo, command_status: int, verdict: int
+    ) -> None:
         """A non-zero status: REJECTED fails the part; the others leave it to send again."""
         self.in_flight -= 1
-        final = verdict is Verdict.REJECTED
-        self.states[index] = PartState.FAILED if final else PartState.PENDING
-        self.statuses[index] = command_status
-        self.sessions[index] = info
-        self._stop(verdict, index, "")
+        ticket.state = PartState.FAILED if verdict == Verdict.REJECTED else PartState.PENDING
+        ticket.command_status = command_status
+        ticket.session = info
+        self._stop(verdict, ticket.index, "")
 
-    def lost(self, index: int, info: SessionInfo, written: bool, reason: str) -> None:
+    def lost(self, ticket: PartTicket, info: SessionInfo, written: bool, reason: str) -> None:
         self.in_flight -= 1
-        self.sessions[index] = info
+        ticket.session = info
         if written:
-            self.states[index] = PartState.IN_DOUBT
-            self._stop(Verdict.IN_DOUBT, index, reason)
+            ticket.state = PartState.IN_DOUBT
+            self._stop(Verdict.IN_DOUBT, ticket.index, reason)
         else:
-            self.states[index] = PartState.PENDING
-            self._stop(Verdict.REQUEUE, index, reason)
+            ticket.state = PartState.PENDING
+            self._stop(Verdict.REQUEUE, ticket.index, reason)
 
-    def halt(self, verdict: Verdict, reason: str) -> None:
+    def halt(self, verdict: int, reason: str) -> None:
         """Stop sending parts for a reason that is not a part's answer (session or pool closed)."""
         self._stop(verdict, -1, reason)
 
-    def _stop(self, verdict: Verdict, index: int, reason: str) -> None:
+    def _stop(self, verdict: int, index: int, reason: str) -> None:
         if verdict > self.verdict:
             self.verdict = verdict
             self.verdict_part = index
@@ -204,83 +216,104 @@ class Job:
         """Nothing in flight, and either stopped or every part accepted."""
         if self.in_flight:
             return False
-        return self.verdict is not Verdict.NONE or self.cursor >= len(self.tickets)
+        return self.verdict != Verdict.NONE or self.cursor >= len(self.tickets)
+
+    @property
+    def decisive_status(self) -> int | None:
+        tickets = self.tickets
+        return tickets[self.verdict_part].command_status if tickets else None
 
     # ---- the result --------------------------------------------------------------------------
 
     def outcome(self, kind: OutcomeKind, reason: str = "") -> SubmitOutcome:
-        parts = tuple(
-            PartResult(
-                index=i + 1,
-                message_id=self.message_ids[i],
-                command_status=self.statuses[i],
-                session=self.sessions[i],
+        tickets = self.tickets
+        if len(tickets) == 1:  # most messages: no generator for them
+            t = tickets[0]
+            parts: tuple[PartResult, ...] = (
+                PartResult(1, t.message_id, t.command_status, t.session),
             )
-            for i in range(len(self.tickets))
-        )
-        decisive = self.verdict_part
-        if decisive < 0:
-            decisive = len(parts) - 1
+        else:
+            parts = tuple(
+                [
+                    PartResult(t.index + 1, t.message_id, t.command_status, t.session)
+                    for t in tickets
+                ]
+            )
+        decisive = tickets[self.verdict_part] if tickets else None
         return SubmitOutcome(
-            kind=kind,
-            key=self.request.key,
-            parts=parts,
-            command_status=self.statuses[decisive] if parts else None,
-            session=self.sessions[decisive] if parts else None,
-            attempts=self.attempts,
-            reason=reason or self.reason,
+            kind,
+            self.request.key,
+            parts,
+            None if decisive is None else decisive.command_status,
+            None if decisive is None else decisive.session,
+            self.attempts,
+            reason or self.reason,
         )
 
 
-def encode_parts(request: SubmitRequest, settings: AccountSettings) -> list[bytes]:
-    """The submit_sm frames of a request (sequence_number 0), or ValueError naming the fault."""
-    if not request.parts:
-        raise ValueError("the message has no parts")
-    if not request.destination:
-        raise ValueError("the destination is empty")
-    for name, address in (("source", request.source), ("destination", request.destination)):
-        if len(address) > MAX_ADDRESS_LENGTH:
-            raise ValueError(f"the {name} address is longer than {MAX_ADDRESS_LENGTH} characters")
-        if not address.isascii() or not address.isprintable():
-            raise ValueError(f"the {name} address has characters SMPP cannot carry")
-    source_ton = request.source_ton
-    if source_ton is None:
-        numeric_ton = settings.numeric_source_ton
-        use_numeric = numeric_ton is not None and request.source.isdigit()
-        source_ton = numeric_ton if use_numeric and numeric_ton is not None else settings.source_ton
-    validity = ""
-    if request.validity_seconds is not None:
-        # seed 004_80a28bca441860d4.txt L2971-2972: never below 60 s.
-        seconds = max(settings.min_validity_seconds, request.validity_seconds)
-        validity = format_relative(timedelta(seconds=seconds))
-    registered = request.registered_delivery
-    frames = []
-    for part in request.parts:
-        if len(part.short_message) > MAX_SHORT_MESSAGE:
-            raise ValueError(
-                f"part {part.index} has {len(part.short_message)} octets, "
-                f"short_message allows {MAX_SHORT_MESSAGE}"
-            )
-        frames.append(
-            encode(
-                pdus.SubmitSm(
-                    source_addr_ton=source_ton,
-                    source_addr_npi=_pick(request.source_npi, settings.source_npi),
-                    source_addr=request.source,
-                    dest_addr_ton=_pick(request.dest_ton, settings.dest_ton),
-                    dest_addr_npi=_pick(request.dest_npi, settings.dest_npi),
-                    destination_addr=request.destination,
-                    esm_class=part.esm_class,
-                    validity_period=validity,
-                    registered_delivery=_pick(registered, settings.registered_delivery),
-                    data_coding=part.data_coding,
-                    short_message=part.short_message,
-                    tlvs=dict(part.tlvs),
+class SubmitEncoder:
+    """Encodes a request's parts into submit_sm frames (sequence_number 0), once each.
+
+    One scratch SubmitSm is filled in and encoded for every part instead of building a new
+    one: `encode` is synchronous and returns independent bytes, and the construction was a
+    fifth of the per-message cost. Every field that varies is set before each encode.
+    """
+
+    __slots__ = ("_pdu", "_settings")
+
+    def __init__(self, settings: AccountSettings) -> None:
+        self._settings = settings
+        self._pdu = pdus.SubmitSm()
+
+    def encode(self, request: SubmitRequest) -> list[bytes]:
+        """ValueError, or PDUError from the codec (a value that does not fit the wire)."""
+        settings = self._settings
+        source, destination, parts = request.source, request.destination, request.parts
+        if not parts:
+            raise ValueError("the message has no parts")
+        if not destination:
+            raise ValueError("the destination is empty")
+        if len(source) > MAX_ADDRESS_LENGTH or len(destination) > MAX_ADDRESS_LENGTH:
+            raise ValueError(f"an address is longer than {MAX_ADDRESS_LENGTH} characters")
+        if not (source.isascii() and destination.isascii()):
+            raise ValueError("an address has characters outside ASCII")
+        pdu = self._pdu
+        source_ton = request.source_ton
+        if source_ton is None:
+            numeric_ton = settings.numeric_source_ton
+            if numeric_ton is not None and source.isdigit():
+                source_ton = numeric_ton
+            else:
+                source_ton = settings.source_ton
+        pdu.source_addr_ton = source_ton
+        pdu.source_addr_npi = (
+            settings.source_npi if request.source_npi is None else request.source_npi
+        )
+        pdu.source_addr = source
+        pdu.dest_addr_ton = settings.dest_ton if request.dest_ton is None else request.dest_ton
+        pdu.dest_addr_npi = settings.dest_npi if request.dest_npi is None else request.dest_npi
+        pdu.destination_addr = destination
+        registered = request.registered_delivery
+        pdu.registered_delivery = (
+            settings.registered_delivery if registered is None else registered
+        )
+        validity = ""
+        if request.validity_seconds is not None:
+            # seed 004_80a28bca441860d4.txt L2971-2972: never below 60 s.
+            seconds = max(settings.min_validity_seconds, request.validity_seconds)
+            validity = format_relative(timedelta(seconds=seconds))
+        pdu.validity_period = validity
+        frames = []
+        for part in parts:
+            short_message = part.short_message
+            if len(short_message) > MAX_SHORT_MESSAGE:
+                raise ValueError(
+                    f"part {part.index} has {len(short_message)} octets, "
+                    f"short_message allows {MAX_SHORT_MESSAGE}"
                 )
-            )
-        )
-    return frames
-
-
-def _pick(value: int | None, default: int) -> int:
-    return default if value is None else value
+            pdu.esm_class = part.esm_class
+            pdu.data_coding = part.data_coding
+            pdu.short_message = short_message
+            pdu.tlvs = part.tlvs  # read, never changed, by the codec
+            frames.append(encode(pdu))
+        return frames

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from dispatcher.smpp.session_info import SessionInfo
 from pdu.constants import status_name
 from pdu.segmentation import MessagePart
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubmitRequest:
-    """One message: every part goes out on one session, in order (seed L2955-2957)."""
+    """One message: every part goes out on one session, in order (seed L2955-2957). Its parts
+    are encoded when the pool admits it; changing it afterwards changes nothing."""
 
     key: Hashable  # the caller's id for the message (e.g. the outbox row id), echoed back
     source: str
@@ -35,9 +37,12 @@ class OutcomeKind(StrEnum):
     NOT_SENT = "not_sent"  # the remaining parts never went out: safe to send again
 
 
-@dataclass(frozen=True, slots=True)
-class PartResult:
-    index: int  # 1-based, as MessagePart.index
+# The results are NamedTuples: immutable, and several times cheaper to build than frozen
+# dataclasses, which matters at tens of thousands of outcomes a second.
+
+
+class PartResult(NamedTuple):
+    number: int  # the part's number, 1-based (MessagePart.index)
     message_id: str | None = None  # the SMSC's id once accepted (receipts refer to it)
     command_status: int | None = None  # the last response's status; None when none came
     session: SessionInfo | None = None  # the session that carried the last attempt
@@ -47,8 +52,7 @@ class PartResult:
         return self.message_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitOutcome:
+class SubmitOutcome(NamedTuple):
     kind: OutcomeKind
     key: Hashable
     parts: tuple[PartResult, ...]

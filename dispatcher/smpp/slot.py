@@ -37,6 +37,7 @@ from dispatcher.smpp.session import SmppSession
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.smpp.settings import AccountSettings, BindMode, HostAddress
 from dispatcher.smpp.slot_guard import SlotGuard
+from dispatcher.smpp.timers import sleep_at_least
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +94,6 @@ class SlotRunner:
         self.host_index = 0
         self.phase = Phase.WAITING
         self.session: SmppSession | None = None
-        self.last_failure: BindFailed | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -127,7 +127,7 @@ class SlotRunner:
                 self.phase = Phase.WAITING
                 if delay > 0:
                     self._observer.reconnect_wait(self.info_for(host), delay, after_failure)
-                    await self._clock.sleep(delay)
+                    await sleep_at_least(self._clock, delay)
                 await self._guard.acquire(self.settings.name, self.slot)
                 try:
                     self.phase = Phase.OPENING
@@ -153,7 +153,6 @@ class SlotRunner:
         try:
             session = await self._open_session(info)
         except BindFailed as exc:
-            self.last_failure = exc
             log.warning(
                 "smpp.bind_failed",
                 session=str(info),
@@ -167,7 +166,6 @@ class SlotRunner:
             return None
         if self.host_index == 0:
             self._returning.release(self.slot)  # back on the primary: the next may follow
-        self.last_failure = None
         self.session = session
         log.info("smpp.bound", session=str(info))
         self._on_bound(session)

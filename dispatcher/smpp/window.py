@@ -47,10 +47,6 @@ class Window:
     def __len__(self) -> int:
         return len(self._tickets)
 
-    @property
-    def has_room(self) -> bool:
-        return len(self._tickets) < self.size
-
     def next_sequence(self) -> int:
         """The next free sequence number (skips one still waiting after a wrap)."""
         seq = self._next

@@ -8,11 +8,12 @@ keep their real values and pass in milliseconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import uvloop
 
 from dispatcher.clock import ScaledClock
 from dispatcher.smpp import (
@@ -64,6 +65,13 @@ class RecordingObserver(EngineObserver):
 
     def late_response(self, info: SessionInfo, command_id: int, sequence_number: int) -> None:
         self.late.append((info, command_id, sequence_number))
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every engine test runs on both loops: the daemon runs uvloop, whose transports differ."""
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture

@@ -59,7 +59,9 @@ async def test_throttling_pauses_only_that_session_for_one_second(
 ) -> None:
     slow = ScaledClock(0.01)  # 1 s = 10 ms real: room to see the other session work
     sim = await make_sim(sim_clock=slow)
-    sim.config.faults.response_delay = 0.05
+    # 2 ms real per answer (above uvloop's 1 ms timer granularity): one session alone needs
+    # 12 s for the queue, so the other is certainly still sending when its pause ends
+    sim.config.faults.response_delay = 0.2
     observer = RecordingObserver()
     pool = await make_pool(
         account(sim.port, binds=["tx", "tx"], window=1), clock=slow, observer=observer

@@ -4,8 +4,11 @@ that do not decode, the SMSC's own enquire_link, unknown commands, data_sm, serv
 from __future__ import annotations
 
 import asyncio
+import ssl
 import struct
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +21,22 @@ from pdu.codec import decode, encode
 from pdu.constants import CommandId, CommandStatus
 from pdu.framer import Framer
 
-from .conftest import PoolFactory, account, bound, request
+from .conftest import PASSWORD, SYSTEM_ID, PoolFactory, account, bound, request
 
 
 class ScriptedSmsc:
     """Answers the bind, then sends what the test tells it and queues what it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        self.binds: list[pdus.BindTransceiver] = []
         self.received: asyncio.Queue[Any] = asyncio.Queue()
         self._writer: asyncio.StreamWriter | None = None
         self._server: asyncio.Server | None = None
         self.port = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -48,6 +53,7 @@ class ScriptedSmsc:
             for frame in framer.feed(data):
                 pdu = decode(frame)
                 if isinstance(pdu, pdus.BindTransceiver):
+                    self.binds.append(pdu)
                     self.send(
                         pdus.BindTransceiverResp(
                             system_id="scripted", sequence_number=pdu.sequence_number
@@ -154,3 +160,40 @@ async def test_a_response_body_that_does_not_decode_still_answers_its_request(
     )
     assert (await refused).kind is OutcomeKind.REJECTED
     assert pool.bound_sessions == 1
+
+
+async def test_the_bind_carries_the_provider_settings(
+    smsc: ScriptedSmsc, clock: ScaledClock
+) -> None:
+    session = await open_session(smsc, clock, [])
+    (bind,) = smsc.binds
+    assert (bind.system_id, bind.password) == (SYSTEM_ID, PASSWORD)  # a 22-character password
+    assert (bind.system_type, bind.interface_version) == ("", 0x34)  # seed L2900-2901
+    assert (bind.addr_ton, bind.addr_npi, bind.address_range) == (0, 0, "")
+    await session.close(10.0)
+
+
+async def test_a_session_over_tls(tmp_path: Path, clock: ScaledClock) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    smsc = ScriptedSmsc(tls=server_context)
+    await smsc.start()
+    try:
+        settings = account(smsc.port, tls=client_context)
+        info = SessionInfo(settings.name, 0, "127.0.0.1", smsc.port, BindMode.TRX)
+        session = await SmppSession.open(settings, info, clock=clock)
+        assert session.is_bound and len(smsc.binds) == 1
+        smsc.send(pdus.EnquireLink(sequence_number=9))
+        answer = await smsc.next()
+        assert isinstance(answer, pdus.EnquireLinkResp)
+        await session.close(10.0)
+    finally:
+        await smsc.stop()

@@ -30,7 +30,7 @@ async def test_a_full_window_and_max_queue_make_the_producer_wait(
     make_sim: SimFactory, make_pool: PoolFactory
 ) -> None:
     sim = await make_sim()
-    sim.config.faults.response_delay = 5.0
+    sim.config.faults.response_delay = 200.0  # 0.2 s real: nothing is answered meanwhile
     pool = await make_pool(account(sim.port, window=2, max_queue=4))
     await bound(pool)
     futures = [await pool.submit(request(i)) for i in range(4)]
