@@ -123,8 +123,11 @@ class SmppAccountConfig(_Strict):
     registered_delivery: int = Field(1, ge=0, le=255)
     rate_limit: float | None = Field(None, gt=0)  # messages per second per session
     # How the SMSC writes message ids in submit_sm_resp and in receipts (they may differ):
-    # auto | as_is | hex | decimal | strip_zeros | casefold (see pdu.message_id)
-    message_id_format: IdFormat = "auto"
+    # as_is | strip_zeros | casefold | hex | decimal | auto (see pdu.message_id). The default
+    # assumes both are written alike, up to leading zeros; "auto" guesses the base per id and
+    # can make two different hex ids equal ("00000011" read as decimal 11 == 0x0B), so it is
+    # never the default.
+    message_id_format: IdFormat = "strip_zeros"
     receipt_id_format: IdFormat | None = None  # None: the same as message_id_format
     max_queue: int = Field(20_000, ge=1)  # messages held by the pool before claims pause
     tls: bool = False
@@ -173,12 +176,52 @@ class RouteConfig(_Strict):
     in_doubt: Literal["resend", "unknown"] | None = None  # overrides daemon.in_doubt
 
 
+# provider type -> (required keys, optional keys) besides `type`
+_COMMON_PROVIDER_KEYS = frozenset({"base_url", "timeout"})
+PROVIDER_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "devino_rest": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
+    "devino_rest_v2": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
+    "devino_soap": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
+    "devino_soap_v2": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
+    "devino_xml": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
+    "mobipace": (frozenset({"username", "password"}), _COMMON_PROVIDER_KEYS),
+    "webcom": (frozenset(), _COMMON_PROVIDER_KEYS | {"login", "password", "token"}),
+}
+
+
 class ProviderConfig(BaseModel):
-    """A fallback provider; its own keys are checked by the provider's client."""
+    """A fallback provider: `type` and the keys that type takes (PROVIDER_KEYS)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     type: Literal["devino_rest", "devino_rest_v2", "devino_soap", "devino_soap_v2",
                   "devino_xml", "mobipace", "webcom"]
+
+    @model_validator(mode="after")
+    def _keys_of_the_type(self) -> ProviderConfig:
+        required, optional = PROVIDER_KEYS[self.type]
+        given = set(self.model_extra or {})
+        for key in sorted(given - required - optional):
+            raise ValueError(f"{key}: unknown key for a {self.type} provider")
+        for key in sorted(required - given):
+            raise ValueError(f"{key}: required key is missing")
+        if self.type == "webcom" and "token" not in given and not {"login", "password"} <= given:
+            raise ValueError("webcom needs token, or login and password")
+        for key, value in (self.model_extra or {}).items():
+            if key == "timeout":
+                if not isinstance(value, int | float) or value <= 0:
+                    raise ValueError("timeout: must be a positive number of seconds")
+            elif not isinstance(value, str) or not value:
+                raise ValueError(f"{key}: must be a non-empty string")
+        return self
+
+    def option(self, key: str) -> str | None:
+        value = (self.model_extra or {}).get(key)
+        return None if value is None else str(value)
+
+    def __repr_args__(self) -> Any:  # keep passwords and tokens out of reprs
+        for key, value in super().__repr_args__():
+            hidden = key is not None and any(part in key for part in SECRET_KEYS)
+            yield key, "**********" if hidden else value
 
 
 class SmppConfig(_Strict):
@@ -297,4 +340,7 @@ def _first_error(exc: ValidationError) -> str:
         message = "required key is missing"
     if not location:  # a model-level check names its key in the message itself
         return message
+    key, sep, rest = message.partition(": ")
+    if sep and key.isidentifier():  # a table-level check naming one of its keys
+        return f"{location}.{key}: {rest}"
     return f"{location}: {message}"

@@ -23,7 +23,9 @@ from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Config
 from dispatcher.daemon.account_settings import account_settings
 from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
 from dispatcher.daemon.inbound import InboundHandler
+from dispatcher.daemon.providers import build_sender
 from dispatcher.daemon.slot_locks import SharedSlotGuard
 from dispatcher.daemon.smpp_sender import ResultSinks, SmppRoute, SmppSender
 from dispatcher.http_server import build_app, start_http_server
@@ -42,9 +44,10 @@ from dispatcher.outbox.records import (
 )
 from dispatcher.outbox.slots import AdvisorySlotGuard
 from dispatcher.outbox.store import OutboxStore
-from dispatcher.outbox.validation import InvalidMessage, validate_message
+from dispatcher.outbox.validation import InvalidMessage, ValidatedMessage, validate_message
 from dispatcher.sd_notify import SystemdNotifier
 from dispatcher.smpp.errors import PoolClosed, QueryFailed
+from dispatcher.smpp.outcome import SubmitOutcome
 from dispatcher.smpp.pool import SmppPool
 from pdu.receipt import STAT_BY_MESSAGE_STATE
 
@@ -54,6 +57,12 @@ MAINTENANCE_INTERVAL_SECONDS = 5.0
 STATS_INTERVAL_SECONDS = 15.0
 PENDING_SWEEP_INTERVAL_SECONDS = 30.0
 OVERDUE_BATCH = 100
+# Messages sent through an HTTP provider are polled for their status after this long, and
+# again after the same time while they stay in progress.
+FALLBACK_POLL_SECONDS = 30.0
+FALLBACK_POLL_BATCH = 1000
+# While there is no room to send, the claimer looks again after this long.
+NO_ROOM_WAIT_SECONDS = 0.05
 
 
 class Daemon:
@@ -74,6 +83,8 @@ class Daemon:
         self.pools: dict[str, SmppPool] = {}
         self._senders: dict[str, SmppSender] = {}
         self._routes: dict[str, SmppRoute] = {}
+        self._fallback_routes: dict[str, FallbackRoute] = {}
+        self.fallback: FallbackDispatcher | None = None
         self._in_flight: set[int] = set()
         self._drained = asyncio.Event()
         self._stop = asyncio.Event()
@@ -125,14 +136,26 @@ class Daemon:
         )
         observer = EngineMetrics(self.metrics)
         sinks = ResultSinks(self.submitted, self.final, self.released)
+        self.fallback = FallbackDispatcher(
+            {name: build_sender(name, provider, self.clock)
+             for name, provider in config.providers.items()},
+            sinks, self.metrics, self.clock, self._settled,
+        )
+        self.fallback.start()
         for name, account in config.smpp.accounts.items():
             pool = SmppPool(
                 account_settings(name, account, query_rate=config.daemon.query_rate),
                 clock=self.clock, on_inbound=inbound, observer=observer, slot_guard=guard,
             )
             self.pools[name] = pool
-            self._senders[name] = SmppSender(pool, sinks, self.metrics, self._settled)
+            self._senders[name] = SmppSender(pool, sinks, self.metrics, self._settled,
+                                             divert=self._divert)
         for name, route in config.routes.items():
+            in_doubt_resend = (route.in_doubt or config.daemon.in_doubt) == "resend"
+            if route.fallback:
+                self._fallback_routes[name] = FallbackRoute(
+                    name=name, providers=tuple(route.fallback), source=route.source,
+                    validity=route.validity, in_doubt_resend=in_doubt_resend)
             if route.smpp is None:
                 continue
             account = config.smpp.accounts[route.smpp]
@@ -141,7 +164,7 @@ class Daemon:
                 account=route.smpp,
                 source=route.source,
                 validity=route.validity,
-                in_doubt_resend=(route.in_doubt or config.daemon.in_doubt) == "resend",
+                in_doubt_resend=in_doubt_resend,
                 split=account.split,
                 coding=account.coding,
                 message_id_mode=account.message_id_format,
@@ -168,6 +191,8 @@ class Daemon:
                                 name="sweep"),
             asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._query_overdue),
                                 name="overdue"),
+            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._poll_fallback),
+                                name="fallback-status"),
         ]
         if self.notifier.watchdog_interval:
             self._tasks.append(asyncio.create_task(
@@ -191,6 +216,8 @@ class Daemon:
                 await self.clock.wait_for(self._drained.wait(), self.config.daemon.drain_timeout)
         for pool in self.pools.values():
             await pool.close(self.config.daemon.drain_timeout)
+        if self.fallback is not None:
+            await self.fallback.close()
         for task in self._tasks[1:]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -220,43 +247,109 @@ class Daemon:
         assert self.store is not None and self._waiter is not None
         config = self.config.daemon
         while True:
-            rows = await self.store.claim(self.daemon_id, config.claim_batch,
-                                          config.lease_seconds)
+            room = self._room()
+            if room <= 0:
+                await self.clock.sleep(NO_ROOM_WAIT_SECONDS)
+                continue
+            routes = self._claimable_routes()
+            if routes == []:
+                await self.clock.sleep(NO_ROOM_WAIT_SECONDS)
+                continue
+            rows = await self.store.claim(self.daemon_id, min(config.claim_batch, room),
+                                          config.lease_seconds, routes)
             if not rows:
                 await self._waiter.wait()
                 continue
             await self._dispatch(rows)
 
+    def _claimable_routes(self) -> list[str] | None:
+        """The routes whose rows can go out now; None when that is every route.
+
+        A route with a fallback whose SMPP account has lost its sessions, but for less than
+        `failover_after`, waits: its rows stay queued (not parked in the pool), so they take
+        the fallback once the route fails over, or SMPP once a session binds again.
+        """
+        waiting = {
+            name for name, smpp_route in self._routes.items()
+            if name in self._fallback_routes
+            and not self.pools[smpp_route.account].bound_sessions
+            and not self._failed_over(smpp_route.account, name)
+        }
+        if not waiting:
+            return None
+        return sorted(set(self.config.routes) - waiting)
+
+    def _room(self) -> int:
+        """How many more messages the pools can hold (the fallback queues are unbounded:
+        a provider batch takes thousands)."""
+        if not self.pools:
+            return self.config.daemon.claim_batch
+        return sum(pool.settings.max_queue - pool.held for pool in self.pools.values())
+
     async def _dispatch(self, rows: Sequence[ClaimedMessage]) -> None:
         assert self.store is not None
-        sendable = []
+        sendable: list[ValidatedMessage] = []
         for row in rows:
             route = self.config.routes.get(row.route)
-            smpp_route = self._routes.get(row.route)
-            if route is None or smpp_route is None:
-                problem = (f"route {row.route!r} is not configured" if route is None
-                           else f"route {row.route!r} has no SMPP account")
-                self.final.add(FinalResult.rejected(row.id, problem))
+            if route is None:
+                self.final.add(FinalResult.rejected(
+                    row.id, f"route {row.route!r} is not configured "
+                    f"(have: {', '.join(sorted(self.config.routes))})"))
                 continue
             if row.channel != "sms":
                 self.final.add(FinalResult.rejected(
                     row.id, f"channel {row.channel!r} is not served (this daemon sends 'sms')"))
                 continue
+            smpp_route = self._routes.get(row.route)
             try:
-                message = validate_message(row, max_parts=route.max_parts,
-                                           split_method=smpp_route.split)
+                message = validate_message(
+                    row, max_parts=route.max_parts,
+                    split_method=smpp_route.split if smpp_route else "udh")
             except InvalidMessage as problem:
                 self.final.add(FinalResult.rejected(row.id, str(problem)))
                 continue
-            sendable.append((message, smpp_route))
+            sendable.append(message)
         if not sendable:
             return
         # The in-doubt marker goes down before any byte of these messages goes out.
-        await self.store.mark_written(self.daemon_id, [m.id for m, _ in sendable])
-        for message, smpp_route in sendable:
+        await self.store.mark_written(self.daemon_id, [m.id for m in sendable])
+        for message in sendable:
             self._in_flight.add(message.id)
             self._drained.clear()
-            await self._senders[smpp_route.account].send(message, smpp_route)
+            self._route_message(message)
+
+    def _route_message(self, message: ValidatedMessage) -> None:
+        """SMPP while the route's account is bound (or lost its binds less than
+        `failover_after` ago), else the route's fallback providers."""
+        smpp_route = self._routes.get(message.route)
+        fallback_route = self._fallback_routes.get(message.route)
+        assert self.fallback is not None
+        if fallback_route is not None and self.fallback.can_take(fallback_route) and (
+            smpp_route is None or self._failed_over(smpp_route.account, message.route)
+        ):
+            self.fallback.send(message, fallback_route)
+        elif smpp_route is not None:
+            self._senders[smpp_route.account].send(message, smpp_route)
+        else:
+            self.released.add(Release(message.id, NO_ROOM_WAIT_SECONDS * 20,
+                                      error_text="no fallback provider is available"))
+            self._settled(message.id)
+
+    def _failed_over(self, account: str, route: str) -> bool:
+        since = self.pools[account].unbound_since
+        return since is not None and (
+            self.clock.monotonic() - since >= self.config.routes[route].failover_after)
+
+    def _divert(self, message: ValidatedMessage, route: str, outcome: SubmitOutcome) -> bool:
+        """SMPP gave up on a message (queue full too often): its route's fallback takes it."""
+        fallback_route = self._fallback_routes.get(route)
+        assert self.fallback is not None
+        if fallback_route is None or not self.fallback.can_take(fallback_route):
+            return False
+        log.info("diverted_to_fallback", outbox_id=message.id, route=route,
+                 status=outcome.status_name)
+        self.fallback.send(message, fallback_route)
+        return True
 
     def _settled(self, outbox_id: int) -> None:
         self._in_flight.discard(outbox_id)
@@ -372,6 +465,36 @@ class Daemon:
                 status=status_for_state(state), at=datetime.now(UTC), state=state,
                 error_code=str(answer.error_code) if answer.error_code else None,
                 text="query_sm"))
+        await self.store.record_part_outcomes(outcomes)
+
+    async def _poll_fallback(self) -> None:
+        """Status of messages an HTTP provider took (those APIs are polled, not pushed)."""
+        assert self.store is not None and self.fallback is not None
+        senders = self.fallback.senders
+        if not senders:
+            return
+        overdue = await self.store.take_overdue(
+            older_than_seconds=FALLBACK_POLL_SECONDS, requery_seconds=FALLBACK_POLL_SECONDS,
+            limit=FALLBACK_POLL_BATCH, accounts=sorted(senders))
+        by_provider: dict[str, dict[str, tuple[int, int]]] = {}
+        for part in overdue:
+            by_provider.setdefault(part.account, {})[part.raw_message_id] = (
+                part.outbox_id, part.part_index)
+        outcomes = []
+        for provider, parts in by_provider.items():
+            try:
+                reports = await senders[provider].query_status(sorted(parts))
+            except Exception as problem:
+                log.warning("fallback_status_failed", provider=provider, error=str(problem))
+                continue
+            for report in reports:
+                where = parts.get(report.provider_id)
+                if where is None or not report.is_final:
+                    continue
+                outcomes.append(PartOutcome(
+                    outbox_id=where[0], part_index=where[1], status=report.status,
+                    at=datetime.now(UTC), state=report.code, error_code=report.code,
+                    text=report.text))
         await self.store.record_part_outcomes(outcomes)
 
     async def _watchdog(self) -> None:

@@ -19,7 +19,7 @@ from dispatcher.daemon.batch_writer import BatchWriter
 from dispatcher.metrics import Metrics
 from dispatcher.outbox.records import FinalResult, Release, Submission, SubmittedPart
 from dispatcher.outbox.validation import ValidatedMessage
-from dispatcher.smpp.errors import PoolClosed
+from dispatcher.smpp.errors import PoolClosed, PoolQueueFull
 from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.pool import SmppPool
 from dispatcher.status import MessageStatus
@@ -55,6 +55,11 @@ class ResultSinks:
     released: BatchWriter[Release]
 
 
+# Hands a message whose SMPP retries are used up to another route; True when taken (the
+# taker then settles it).
+Divert = Callable[[ValidatedMessage, str, SubmitOutcome], bool]
+
+
 class SmppSender:
     def __init__(
         self,
@@ -62,15 +67,18 @@ class SmppSender:
         sinks: ResultSinks,
         metrics: Metrics,
         on_settled: Callable[[int], None],
+        divert: Divert | None = None,
     ) -> None:
         self.pool = pool
         self._sinks = sinks
         self._metrics = metrics
         self._on_settled = on_settled
+        self._divert = divert
 
-    async def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
-        """Hand one message to the pool (waits while the pool is full); the outcome is
-        written when it comes."""
+    def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
+        """Hand one message to the pool; the outcome is written when it comes. A full pool
+        sends the message back to the queue (the claimer keeps within the pool's room, so
+        that only happens in a race)."""
         source = message.source or route.source or ""
         # The concatenation reference comes from the outbox id: unique among the messages in
         # flight to one handset unless 256 (65536 for udh16/sar) ids apart, stable across
@@ -85,9 +93,9 @@ class SmppSender:
             validity_seconds=message.validity or route.validity,
         )
         try:
-            future = await self.pool.submit(request)
-        except PoolClosed:
-            self._release(message.id, "not sent: the daemon is stopping")
+            future = self.pool.submit_nowait(request)
+        except (PoolClosed, PoolQueueFull) as refused:
+            self._release(message.id, f"not sent: {refused}")
             self._on_settled(message.id)
             return
         future.add_done_callback(lambda done: self._settle(message, route, done))
@@ -109,6 +117,8 @@ class SmppSender:
         elif kind is OutcomeKind.REJECTED:
             self._final(message.id, MessageStatus.REJECTED, outcome, provider, route)
         elif kind is OutcomeKind.FAILED_RETRYABLE:
+            if self._divert is not None and self._divert(message, route.name, outcome):
+                return  # another route carries it now and settles it
             self._final(message.id, MessageStatus.FAILED, outcome, provider, route)
         elif kind is OutcomeKind.IN_DOUBT:
             if route.in_doubt_resend:
@@ -129,7 +139,7 @@ class SmppSender:
             provider=provider,
             parts=tuple(
                 SubmittedPart(
-                    part_index=part.index,
+                    part_index=part.number,
                     account=route.account,
                     message_id=normalize_message_id(part.message_id, route.message_id_mode),
                     raw_message_id=part.message_id,

@@ -108,6 +108,8 @@ async def wait_all_final(db: asyncpg.Connection, count: int, timeout: float = 60
         if done >= count:
             return
         if asyncio.get_running_loop().time() > deadline:
-            rows = await db.fetch("SELECT status, count(*) FROM outbox GROUP BY status")
+            rows = await db.fetch(
+                "SELECT status, provider, error_text, count(*) FROM outbox"
+                " GROUP BY status, provider, error_text")
             raise AssertionError(f"only {done}/{count} final: {[tuple(r) for r in rows]}")
         await asyncio.sleep(0.05)
