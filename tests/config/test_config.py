@@ -140,3 +140,17 @@ def test_the_example_configuration_is_valid() -> None:
     assert config.smpp.accounts["ads"].hosts[0] == "smpp01.integrationapi.net:2775"
     assert config.routes["default"].fallback == ["devino_rest", "mobipace"]
     assert len(config.smpp.accounts["transactional"].binds) == 4
+
+
+def test_provider_keys_are_checked_by_type(tmp_path: Path) -> None:
+    base = GOOD.replace('smpp = "ads"', 'smpp = "ads"\nfallback = ["backup"]')
+    missing = base + '\n[providers.backup]\ntype = "mobipace"\nusername = "u"\n'
+    assert error_of(write(tmp_path, missing)) == (
+        "providers.backup.password: required key is missing")
+    unknown = missing.replace('username = "u"', 'username = "u"\npassword = "p"\nlogin = "x"')
+    assert error_of(write(tmp_path, unknown)) == (
+        "providers.backup.login: unknown key for a mobipace provider")
+    good = missing.replace('username = "u"', 'username = "u"\npassword = "hidden-pw"')
+    config = load_config(write(tmp_path, good), {})
+    assert config.providers["backup"].option("username") == "u"
+    assert "hidden-pw" not in repr(config)
