@@ -144,6 +144,7 @@ class FallbackDispatcher:
         try:
             results = await sender.send_batch(outgoing)
         except ChannelError as problem:
+            self._metrics.fallback_requests.labels(name, "channel_error").inc(len(batch))
             self._pause(name, problem)
             for item in batch:
                 item.tried += 1

@@ -214,8 +214,9 @@ class Daemon:
         if self._in_flight:
             with contextlib.suppress(TimeoutError):
                 await self.clock.wait_for(self._drained.wait(), self.config.daemon.drain_timeout)
-        for pool in self.pools.values():
-            await pool.close(self.config.daemon.drain_timeout)
+        # every account unbinds at the same time: stopping takes one drain, not one per account
+        await asyncio.gather(*(pool.close(self.config.daemon.drain_timeout)
+                               for pool in self.pools.values()))
         if self.fallback is not None:
             await self.fallback.close()
         for task in self._tasks[1:]:
@@ -269,6 +270,7 @@ class Daemon:
         `failover_after`, waits: its rows stay queued (not parked in the pool), so they take
         the fallback once the route fails over, or SMPP once a session binds again.
         """
+        self._withdraw_from_failed_over_accounts()
         waiting = {
             name for name, smpp_route in self._routes.items()
             if name in self._fallback_routes
@@ -278,6 +280,19 @@ class Daemon:
         if not waiting:
             return None
         return sorted(set(self.config.routes) - waiting)
+
+    def _withdraw_from_failed_over_accounts(self) -> None:
+        """Messages parked in a pool whose account failed over come back out, so the
+        fallback takes them instead of them waiting for the SMSC."""
+        for name, smpp_route in self._routes.items():
+            pool = self.pools[smpp_route.account]
+            if (name in self._fallback_routes and pool.queued and not pool.bound_sessions
+                    and self._failed_over(smpp_route.account, name)):
+                withdrawn = pool.withdraw_unsent(
+                    f"account {smpp_route.account!r} failed over to the fallback")
+                if withdrawn:
+                    log.info("withdrawn_for_failover", account=smpp_route.account,
+                             messages=withdrawn)
 
     def _room(self) -> int:
         """How many more messages the pools can hold (the fallback queues are unbounded:

@@ -9,7 +9,6 @@ queue.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -93,22 +92,12 @@ class SmppSender:
             validity_seconds=message.validity or route.validity,
         )
         try:
-            future = self.pool.submit_nowait(request)
+            self.pool.post(request, lambda outcome: self._settle(message, route, outcome))
         except (PoolClosed, PoolQueueFull) as refused:
             self._release(message.id, f"not sent: {refused}")
             self._on_settled(message.id)
-            return
-        future.add_done_callback(lambda done: self._settle(message, route, done))
 
-    def _settle(
-        self, message: ValidatedMessage, route: SmppRoute, done: asyncio.Future[SubmitOutcome]
-    ) -> None:
-        try:
-            outcome = done.result()
-        except Exception as exc:  # a bug in the engine: keep the row, say why
-            log.exception("submit_outcome_failed", outbox_id=message.id)
-            self._release(message.id, f"engine error: {type(exc).__name__}")
-            return
+    def _settle(self, message: ValidatedMessage, route: SmppRoute, outcome: SubmitOutcome) -> None:
         provider = f"smpp:{route.account}"
         kind = outcome.kind
         if kind is OutcomeKind.ACCEPTED:

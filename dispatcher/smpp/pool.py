@@ -502,6 +502,20 @@ class SmppPool:
                     waiter.set_result(None)
             self._room_waiters.clear()
 
+    def withdraw_unsent(self, reason: str) -> int:
+        """Give back (NOT_SENT) every queued message of which no part was ever written, so
+        the layer above can send it another way, e.g. through a fallback provider once the
+        account has been without a session for too long. Messages in a window, waiting out
+        a retry delay, or partly sent stay here. Returns how many were given back."""
+        kept: deque[Job] = deque()
+        withdrawn: list[Job] = []
+        for job in self._queue:
+            (withdrawn if job.attempts == 0 and not job.in_flight else kept).append(job)
+        self._queue = kept
+        for job in withdrawn:
+            self._resolve(job, OutcomeKind.NOT_SENT, reason)
+        return len(withdrawn)
+
     # ---- query_sm (seed L2974-2975: supported; the rate is ours to set) ----------------------
 
     async def query(
