@@ -1,7 +1,9 @@
 """`smpp-dispatcher run --config FILE`: the daemon in the foreground (systemd runs this).
 
-SIGTERM and SIGINT drain and exit 0; SIGHUP is logged (reloading is not supported yet: restart
-the service to apply a new configuration).
+SIGTERM and SIGINT drain and exit 0. SIGHUP reads the file again and applies what can change
+without dropping a bind (routes, rate limits, the daemon's timings and policies, the log
+level), and logs what it applied and what needs a restart; a file that does not validate is
+refused with the key named, and the running configuration stays.
 """
 
 from __future__ import annotations
@@ -32,18 +34,31 @@ def secrets_of(config: Config) -> list[str]:
     return found
 
 
-async def serve(config: Config) -> None:
+def setup_logging(config: Config) -> None:
+    configure_logging(config.log.level, secrets=secrets_of(config),
+                      mask_numbers=config.log.mask_numbers, mask_bodies=config.log.mask_bodies)
+
+
+async def serve(config: Config, path: str) -> None:
     from dispatcher.daemon.runner import Daemon
 
     daemon = Daemon(config)
+    log = structlog.get_logger()
+
+    def reload() -> None:
+        try:
+            new = load_config(path)
+        except ConfigError as exc:
+            log.error("reload_refused", file=path, problem=str(exc))
+            return
+        applied, needs_restart = daemon.reload(new)
+        setup_logging(daemon.config)
+        log.info("reloaded", file=path, applied=applied, needs_restart=needs_restart)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, daemon.stop)
-    loop.add_signal_handler(
-        signal.SIGHUP,
-        lambda: structlog.get_logger().warning(
-            "reload_not_supported", hint="restart the service to apply a new configuration"),
-    )
+    loop.add_signal_handler(signal.SIGHUP, reload)
     await daemon.run()
 
 
@@ -53,12 +68,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
-    configure_logging(config.log.level, secrets=secrets_of(config),
-                      mask_numbers=config.log.mask_numbers, mask_bodies=config.log.mask_bodies)
+    setup_logging(config)
     try:
         import uvloop
 
-        uvloop.run(serve(config))
+        uvloop.run(serve(config, args.config))
     except SchemaError as exc:
         print(f"smpp-dispatcher: {exc}", file=sys.stderr)
         return 1

@@ -150,25 +150,7 @@ class Daemon:
             self.pools[name] = pool
             self._senders[name] = SmppSender(pool, sinks, self.metrics, self._settled,
                                              divert=self._divert)
-        for name, route in config.routes.items():
-            in_doubt_resend = (route.in_doubt or config.daemon.in_doubt) == "resend"
-            if route.fallback:
-                self._fallback_routes[name] = FallbackRoute(
-                    name=name, providers=tuple(route.fallback), source=route.source,
-                    validity=route.validity, in_doubt_resend=in_doubt_resend)
-            if route.smpp is None:
-                continue
-            account = config.smpp.accounts[route.smpp]
-            self._routes[name] = SmppRoute(
-                name=name,
-                account=route.smpp,
-                source=route.source,
-                validity=route.validity,
-                in_doubt_resend=in_doubt_resend,
-                split=account.split,
-                coding=account.coding,
-                message_id_mode=account.message_id_format,
-            )
+        self._build_routes(config)
         for pool in self.pools.values():
             await pool.start()
         if config.metrics.enabled:
@@ -241,6 +223,80 @@ class Daemon:
             await self.store.close()
         self.notifier.close()
         log.info("stopped", daemon=self.daemon_id)
+
+    def _build_routes(self, config: Config) -> None:
+        routes: dict[str, SmppRoute] = {}
+        fallback_routes: dict[str, FallbackRoute] = {}
+        for name, route in config.routes.items():
+            in_doubt_resend = (route.in_doubt or config.daemon.in_doubt) == "resend"
+            if route.fallback:
+                fallback_routes[name] = FallbackRoute(
+                    name=name, providers=tuple(route.fallback), source=route.source,
+                    validity=route.validity, in_doubt_resend=in_doubt_resend)
+            if route.smpp is None:
+                continue
+            account = config.smpp.accounts[route.smpp]
+            routes[name] = SmppRoute(
+                name=name,
+                account=route.smpp,
+                source=route.source,
+                validity=route.validity,
+                in_doubt_resend=in_doubt_resend,
+                split=account.split,
+                coding=account.coding,
+                message_id_mode=account.message_id_format,
+            )
+        self._routes, self._fallback_routes = routes, fallback_routes
+
+    def reload(self, new: Config) -> tuple[list[str], list[str]]:
+        """Apply what can change without dropping a bind (SIGHUP): routes, per-session rate
+        limits, the daemon's timings and policies. Returns (what was applied, what needs a
+        restart); the parts that need a restart keep their running values."""
+        old = self.config
+        applied: list[str] = []
+        restart: list[str] = []
+        accounts = dict(old.smpp.accounts)
+        for name in sorted(set(old.smpp.accounts) | set(new.smpp.accounts)):
+            before, after = old.smpp.accounts.get(name), new.smpp.accounts.get(name)
+            if before is None or after is None:
+                restart.append(f"smpp.accounts.{name} (added or removed)")
+                continue
+            if before.rate_limit != after.rate_limit:
+                self.pools[name].set_rate_limit(after.rate_limit)
+                accounts[name] = before.model_copy(update={"rate_limit": after.rate_limit})
+                applied.append(f"smpp.accounts.{name}.rate_limit")
+            restart += [f"smpp.accounts.{name}.{key}" for key in type(before).model_fields
+                        if key != "rate_limit" and getattr(before, key) != getattr(after, key)]
+        for section in ("database", "metrics", "providers"):
+            if getattr(old, section) != getattr(new, section):
+                restart.append(section)
+        daemon = new.daemon
+        if daemon.id != old.daemon.id:
+            restart.append("daemon.id")
+            daemon = daemon.model_copy(update={"id": old.daemon.id})
+        if daemon != old.daemon:
+            applied.append("daemon")
+        if new.log != old.log:
+            applied.append("log")
+        merged = new.model_copy(update={
+            "database": old.database, "metrics": old.metrics, "providers": old.providers,
+            "smpp": old.smpp.model_copy(update={"accounts": accounts}), "daemon": daemon,
+        })
+        if new.routes != old.routes:
+            usable = all(
+                (route.smpp is None or route.smpp in self.pools)
+                and all(p in old.providers for p in route.fallback)
+                for route in new.routes.values())
+            if usable:
+                self._build_routes(merged)
+                applied.append("routes")
+            else:
+                restart.append("routes (they name an account or provider not running)")
+                merged = merged.model_copy(update={"routes": old.routes})
+        self.config = merged
+        if self._waiter is not None:
+            self._waiter.poll_seconds = merged.daemon.poll_interval
+        return applied, restart
 
     # -- the claim loop --------------------------------------------------------------------
 

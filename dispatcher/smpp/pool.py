@@ -502,6 +502,13 @@ class SmppPool:
                     waiter.set_result(None)
             self._room_waiters.clear()
 
+    def set_rate_limit(self, rate: float | None) -> None:
+        """Change the per-session submit rate (messages/s; None: unlimited) without touching
+        the binds (a configuration reload)."""
+        for work in self._work:
+            work.bucket = TokenBucket(rate, self._clock.monotonic) if rate else None
+        self._schedule_dispatch()
+
     def withdraw_unsent(self, reason: str) -> int:
         """Give back (NOT_SENT) every queued message of which no part was ever written, so
         the layer above can send it another way, e.g. through a fallback provider once the
