@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "run": ("dispatcher.commands.run", "Run the daemon in the foreground"),
     "check-config": ("dispatcher.commands.check_config", "Validate a configuration file"),
+    "enqueue": ("dispatcher.commands.enqueue", "Put messages into the outbox (arguments or CSV)"),
+    "status": ("dispatcher.commands.status", "Outbox counts, pending receipts and latest errors"),
+    "demo": ("dispatcher.commands.demo", "A demo: PostgreSQL, SMSC simulator, daemon"),
 }
 
 

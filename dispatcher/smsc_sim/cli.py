@@ -23,6 +23,7 @@ import structlog
 
 from dispatcher.clock import SystemClock
 from dispatcher.smsc_sim.config import DEFAULT_MAX_SESSIONS, DEFAULT_PORT, FaultConfig, SimConfig
+from dispatcher.smsc_sim.receipts import check_state_mix
 from dispatcher.smsc_sim.server import SmscSimulator
 
 ACCOUNTS_ENV: Final = "SMSC_SIM_ACCOUNTS"
@@ -51,9 +52,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send delivery receipts when registered_delivery asks for them",
     )
     parser.add_argument("--receipt-delay", type=float, default=1.0, help="seconds")
+    parser.add_argument(
+        "--receipt-states",
+        type=_state_mix,
+        default=None,
+        help='final states of receipts and their weights, e.g. "DELIVRD=90,UNDELIV=6,EXPIRED=4"'
+        " (default: all DELIVRD)",
+    )
     parser.add_argument("--throttle-rate", type=_fraction, default=0.0)
     parser.add_argument("--queue-full-rate", type=_fraction, default=0.0)
     parser.add_argument("--invalid-rate", type=_fraction, default=0.0)
+    parser.add_argument(
+        "--invalid-destination",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="always answer ESME_RINVDSTADR for this destination (repeatable)",
+    )
     parser.add_argument("--response-delay", type=float, default=0.0, help="seconds")
     parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS)
     parser.add_argument(
@@ -74,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             message_id_format=args.message_id_format,
             receipts=args.receipts,
             receipt_delay=args.receipt_delay,
+            **({"receipt_states": args.receipt_states} if args.receipt_states else {}),
             receipt_id_base=args.receipt_id_base,
             record=args.record,
             seed=args.seed,
@@ -81,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 throttle_rate=args.throttle_rate,
                 queue_full_rate=args.queue_full_rate,
                 invalid_rate=args.invalid_rate,
+                invalid_destinations=set(args.invalid_destination),
                 response_delay=args.response_delay,
             ),
         )
@@ -130,6 +147,22 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
     return value
+
+
+def _state_mix(text: str) -> dict[str, float]:
+    """"DELIVRD=90,UNDELIV=6" -> {"DELIVRD": 90.0, "UNDELIV": 6.0} (weights, not fractions)."""
+    mix: dict[str, float] = {}
+    for entry in filter(None, (item.strip() for item in text.split(","))):
+        state, separator, weight = entry.partition("=")
+        try:
+            mix[state.strip().upper()] = float(weight) if separator else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{entry!r} is not STATE=WEIGHT") from None
+    try:
+        check_state_mix(mix)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return mix
 
 
 def _loop_factory() -> type[asyncio.AbstractEventLoop] | None:

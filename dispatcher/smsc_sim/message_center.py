@@ -318,7 +318,10 @@ class MessageCenter:
         self._router.deliver(self._receipt(message))
 
     def _receipt(self, message: StoredMessage) -> OutboundDeliver:
-        state = message.state_at(self._clock.monotonic())
+        # A receipt is only built once the message is final, but a loop timer may fire a
+        # little before the clock reaches its deadline (uvloop rounds to milliseconds): read
+        # the state at the final moment at the earliest, or the receipt would say ENROUTE.
+        state = message.state_at(max(self._clock.monotonic(), message.final_at))
         receipt_id = self._ids.receipt_id(message.number, self._config.receipt_id_base)
         pdu = build_receipt(
             message, receipt_id, state, self._clock.wall(), self._config.receipt_tlvs
