@@ -180,10 +180,21 @@ class Daemon:
             self._tasks.append(asyncio.create_task(
                 self._every(self.notifier.watchdog_interval, self._watchdog, real_time=True),
                 name="watchdog"))
+        await self._wait_first_binds()
         self.ready = True
         self.notifier.ready(self._status_line())
         log.info("started", daemon=self.daemon_id, accounts=sorted(self.pools),
                  routes=sorted(config.routes))
+
+    async def _wait_first_binds(self) -> None:
+        """READY=1 goes out once every account has a bound session, or has had the time to
+        try each of its hosts once (it keeps trying afterwards, under the reconnect rules)."""
+        limit = max((a.bind_timeout * len(a.hosts) for a in self.config.smpp.accounts.values()),
+                    default=0.0)
+        deadline = self.clock.monotonic() + limit
+        while (any(not pool.sessions for pool in self.pools.values())
+               and self.clock.monotonic() < deadline):
+            await self.clock.sleep(0.1)
 
     async def shutdown(self) -> None:
         self.notifier.stopping("draining")
