@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enqueue": ("dispatcher.commands.enqueue", "Put messages into the outbox (arguments or CSV)"),
     "status": ("dispatcher.commands.status", "Outbox counts, pending receipts and latest errors"),
     "demo": ("dispatcher.commands.demo", "A demo: PostgreSQL, SMSC simulator, daemon"),
+    "hlr": ("dispatcher.commands.hlr", "Look numbers up in the network (HLR) and store it"),
+    "balance": ("dispatcher.commands.balance", "Every configured provider's balance"),
+    "stats": ("dispatcher.commands.stats", "The providers' message statistics for a period"),
 }
 
 

@@ -32,6 +32,10 @@ from pydantic import (
     model_validator,
 )
 
+from dispatcher.callback_auth import CallbackAccess
+from dispatcher.fallback.account_readings import DEFAULT_BALANCE_INTERVAL_SECONDS
+from dispatcher.fallback.devino_hlr import DEFAULT_VALIDITY_MINUTES as HLR_VALIDITY_MINUTES
+
 ENV_PREFIX = "SMPP_DISPATCHER__"
 SECRET_KEYS = ("password", "dsn", "token", "api_key", "secret")
 
@@ -81,6 +85,8 @@ class DaemonConfig(_Strict):
     query_rate: float = Field(5.0, ge=0)  # query_sm per second per account (0 = never)
     unknown_margin: float = Field(3600.0, ge=0)  # past validity + margin without answer
     drain_timeout: float = Field(30.0, ge=0)
+    # how often the provider balance gauge is refreshed (seconds; 0 = never)
+    balance_interval: float = Field(DEFAULT_BALANCE_INTERVAL_SECONDS, ge=0)
 
 
 class LogConfig(_Strict):
@@ -174,6 +180,10 @@ class RouteConfig(_Strict):
     validity: int = Field(86400, ge=MIN_VALIDITY_SECONDS)  # default when a row has none
     max_parts: int = Field(10, ge=1, le=255)
     in_doubt: Literal["resend", "unknown"] | None = None  # overrides daemon.in_doubt
+    # providers carrying the route's `viber` and `viber_sms` rows, in order
+    viber: list[str] = Field(default_factory=list)
+    # reject rows whose destination a stored HLR check (younger than hlr.max_age) found dead
+    skip_dead_numbers: bool = False
 
 
 # provider type -> (required keys, optional keys) besides `type`
@@ -186,7 +196,15 @@ PROVIDER_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "devino_xml": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS),
     "mobipace": (frozenset({"username", "password"}), _COMMON_PROVIDER_KEYS),
     "webcom": (frozenset(), _COMMON_PROVIDER_KEYS | {"login", "password", "token"}),
+    "devino_viber": (frozenset({"login", "password"}), _COMMON_PROVIDER_KEYS | {"priority"}),
 }
+# What each provider type can do beyond sending SMS.
+SMS_PROVIDER_TYPES = frozenset(PROVIDER_KEYS) - {"devino_viber"}
+VIBER_PROVIDER_TYPES = frozenset(
+    {"devino_viber", "devino_rest", "devino_rest_v2", "devino_soap", "devino_soap_v2"})
+INCOMING_PULL_PROVIDER_TYPES = frozenset(
+    {"devino_rest", "devino_rest_v2", "devino_soap", "devino_soap_v2"})
+HLR_PROVIDER_TYPES = frozenset({"devino_rest", "devino_rest_v2"})  # seed 004 L9672-9678
 
 
 class ProviderConfig(BaseModel):
@@ -194,7 +212,7 @@ class ProviderConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     type: Literal["devino_rest", "devino_rest_v2", "devino_soap", "devino_soap_v2",
-                  "devino_xml", "mobipace", "webcom"]
+                  "devino_xml", "mobipace", "webcom", "devino_viber"]
 
     @model_validator(mode="after")
     def _keys_of_the_type(self) -> ProviderConfig:
@@ -228,6 +246,40 @@ class SmppConfig(_Strict):
     accounts: dict[str, SmppAccountConfig] = Field(default_factory=dict)
 
 
+class CallbacksConfig(_Strict):
+    """The callback receiver (provider status callbacks, incoming pushes). Off without a
+    token; served by the metrics server unless `listen` gives it an address of its own."""
+
+    token: SecretStr | None = None  # the secret path segment (token_file / env in practice)
+    listen: str | None = None  # "host:port"; None: the metrics server serves the callbacks
+    allowed_sources: list[str] = Field(default_factory=list)  # addresses or CIDR; empty: any
+    trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For counts
+
+    @model_validator(mode="after")
+    def _usable(self) -> CallbacksConfig:
+        if self.token is not None:
+            try:
+                CallbackAccess.from_config(self.token.get_secret_value(),
+                                           allowed_sources=self.allowed_sources,
+                                           trusted_proxies=self.trusted_proxies)
+            except ValueError as problem:
+                text = str(problem)
+                raise ValueError(text if ": " in text else f"token: {text}") from None
+        return self
+
+
+class IncomingConfig(_Strict):
+    poll: list[str] = Field(default_factory=list)  # Devino REST/SOAP providers pulled for MO
+    poll_interval: float = Field(default=60.0, gt=0)  # seconds between two pulls
+
+
+class HlrConfig(_Strict):
+    provider: str | None = None  # a devino_rest(_v2) provider; None: the only one configured
+    validity_minutes: int = Field(default=HLR_VALIDITY_MINUTES, ge=1)  # seed 004 L9708
+    # seconds an HLR result counts for routes.*.skip_dead_numbers
+    max_age: float = Field(default=30 * 86400.0, gt=0)
+
+
 class Config(_Strict):
     database: DatabaseConfig
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
@@ -236,6 +288,40 @@ class Config(_Strict):
     smpp: SmppConfig = Field(default_factory=SmppConfig)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    incoming: IncomingConfig = Field(default_factory=IncomingConfig)
+    hlr: HlrConfig = Field(default_factory=HlrConfig)
+
+    def providers_of(self, types: frozenset[str]) -> list[str]:
+        """The configured providers of these types, by name."""
+        return sorted(name for name, p in self.providers.items() if p.type in types)
+
+    @model_validator(mode="after")
+    def _extras_name_what_can_do_it(self) -> Config:
+        for name, route in self.routes.items():
+            for provider in route.viber:
+                self._need(f"routes.{name}.viber", provider, VIBER_PROVIDER_TYPES, "Viber")
+            for provider in route.fallback:
+                if provider in self.providers and (
+                        self.providers[provider].type not in SMS_PROVIDER_TYPES):
+                    raise ValueError(f"routes.{name}.fallback: provider {provider!r} does not "
+                                     "send SMS (name it under viber)")
+        for provider in self.incoming.poll:
+            self._need("incoming.poll", provider, INCOMING_PULL_PROVIDER_TYPES,
+                       "incoming-SMS pull")
+        if self.hlr.provider is not None:
+            self._need("hlr.provider", self.hlr.provider, HLR_PROVIDER_TYPES, "HLR")
+        if self.callbacks.token is not None and self.callbacks.listen is None and (
+                not self.metrics.enabled):
+            raise ValueError("callbacks.listen: needed when metrics.enabled is false")
+        return self
+
+    def _need(self, key: str, provider: str, types: frozenset[str], what: str) -> None:
+        if provider not in self.providers:
+            raise ValueError(f"{key}: no provider named {provider!r}")
+        if self.providers[provider].type not in types:
+            raise ValueError(f"{key}: provider {provider!r} ({self.providers[provider].type}) "
+                             f"has no {what} API (types: {', '.join(sorted(types))})")
 
     @model_validator(mode="after")
     def _routes_name_what_exists(self) -> Config:
@@ -252,8 +338,9 @@ class Config(_Strict):
                     raise ValueError(
                         f"routes.{name}.fallback: no provider named {provider!r}"
                     )
-            if route.smpp is None and not route.fallback:
-                raise ValueError(f"routes.{name}: names neither an SMPP account nor a fallback")
+            if route.smpp is None and not route.fallback and not route.viber:
+                raise ValueError(
+                    f"routes.{name}: names neither an SMPP account nor a fallback nor viber")
         return self
 
 

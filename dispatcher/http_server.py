@@ -5,7 +5,7 @@ tried). It listens on 127.0.0.1 by default (`metrics.listen`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,7 +13,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from dispatcher.metrics import Metrics
 
 
-def build_app(metrics: Metrics, readiness: Callable[[], tuple[bool, str]]) -> web.Application:
+def build_app(
+    metrics: Metrics,
+    readiness: Callable[[], tuple[bool, str]],
+    routes: Sequence[web.RouteDef] = (),
+) -> web.Application:
+    """The server's application; `routes` adds more (the provider callbacks, when they share
+    this server)."""
+
     async def serve_metrics(request: web.Request) -> web.Response:
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -29,6 +36,7 @@ def build_app(metrics: Metrics, readiness: Callable[[], tuple[bool, str]]) -> we
     app.router.add_get("/metrics", serve_metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.add_routes(routes)
     return app
 
 

@@ -84,6 +84,14 @@ class Metrics:
         self.fallback_requests = Counter(
             "smpp_dispatcher_fallback_requests", "Fallback provider requests by result",
             ["provider", "result"], registry=r)
+        self.callbacks = Counter(
+            "smpp_dispatcher_callbacks",
+            "Provider callback records by kind and result (new, duplicate, unknown_id), and "
+            "refused callback requests (refused)", ["kind", "result"], registry=r)
+        self.provider_balance = Gauge(
+            "smpp_dispatcher_provider_balance",
+            "Account balance at each provider, in the provider's currency", ["provider"],
+            registry=r)
 
 
 class EngineMetrics(EngineObserver):

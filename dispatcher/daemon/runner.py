@@ -20,14 +20,16 @@ from datetime import UTC, datetime
 import structlog
 
 from dispatcher.clock import Clock, SystemClock
-from dispatcher.config import Config
+from dispatcher.config import SMS_PROVIDER_TYPES, Config
 from dispatcher.daemon.account_settings import account_settings
 from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.daemon.beyond_sms import BeyondSms
 from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
 from dispatcher.daemon.inbound import InboundHandler
 from dispatcher.daemon.providers import build_sender
 from dispatcher.daemon.slot_locks import SharedSlotGuard
 from dispatcher.daemon.smpp_sender import ResultSinks, SmppRoute, SmppSender
+from dispatcher.daemon.viber_sender import VIBER_CHANNELS
 from dispatcher.http_server import build_app, start_http_server
 from dispatcher.metrics import EngineMetrics, Metrics
 from dispatcher.outbox.notify import OutboxWaiter
@@ -85,6 +87,7 @@ class Daemon:
         self._routes: dict[str, SmppRoute] = {}
         self._fallback_routes: dict[str, FallbackRoute] = {}
         self.fallback: FallbackDispatcher | None = None
+        self.extras: BeyondSms | None = None  # Viber, callbacks, incoming pulls, balances
         self._in_flight: set[int] = set()
         self._drained = asyncio.Event()
         self._stop = asyncio.Event()
@@ -138,10 +141,14 @@ class Daemon:
         sinks = ResultSinks(self.submitted, self.final, self.released)
         self.fallback = FallbackDispatcher(
             {name: build_sender(name, provider, self.clock)
-             for name, provider in config.providers.items()},
+             for name, provider in config.providers.items()
+             if provider.type in SMS_PROVIDER_TYPES},
             sinks, self.metrics, self.clock, self._settled,
         )
         self.fallback.start()
+        self.extras = BeyondSms(config, store=store, sms_senders=self.fallback.senders,
+                                sinks=sinks, metrics=self.metrics, clock=self.clock,
+                                on_settled=self._settled)
         for name, account in config.smpp.accounts.items():
             pool = SmppPool(
                 account_settings(name, account, query_rate=config.daemon.query_rate),
@@ -155,10 +162,12 @@ class Daemon:
             await pool.start()
         if config.metrics.enabled:
             runner = await start_http_server(
-                build_app(self.metrics, self._readiness), config.metrics.listen
+                build_app(self.metrics, self._readiness, self.extras.shared_routes),
+                config.metrics.listen,
             )
             self._http_runner = runner
             self.http_port = int(runner.addresses[0][1]) if runner.addresses else None
+        await self.extras.start(self._every)
         self._waiter = OutboxWaiter(dsn, clock=self.clock, poll_seconds=config.daemon.poll_interval)
         await self._waiter.start()
         self._tasks = [
@@ -212,6 +221,8 @@ class Daemon:
                                for pool in self.pools.values()))
         if self.fallback is not None:
             await self.fallback.close()
+        if self.extras is not None:
+            await self.extras.close()
         for task in self._tasks[1:]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,6 +235,11 @@ class Daemon:
                 Release(outbox_id, error_text="not sent: the daemon stopped")
                 for outbox_id in sorted(self._in_flight)
             ])
+        if self.store is not None:
+            # Stopping the claim loop can cancel a claim (or the steps before the rows reach
+            # a sender) after the database made the rows ours: nothing above knows them, so
+            # they go back the way a restart would put them back, not after the lease.
+            await self.store.recover(self._in_doubt_policy(), own_daemon_id=self.daemon_id)
         if self._waiter is not None:
             await self._waiter.close()
         if self._locks is not None:
@@ -258,6 +274,8 @@ class Daemon:
                 message_id_mode=account.message_id_format,
             )
         self._routes, self._fallback_routes = routes, fallback_routes
+        if self.extras is not None:
+            self.extras.viber.build_routes(config)
 
     def reload(self, new: Config) -> tuple[list[str], list[str]]:
         """Apply what can change without dropping a bind (SIGHUP): routes, per-session rate
@@ -378,9 +396,17 @@ class Daemon:
                     row.id, f"route {row.route!r} is not configured "
                     f"(have: {', '.join(sorted(self.config.routes))})"))
                 continue
+            if row.channel in VIBER_CHANNELS:
+                assert self.extras is not None
+                try:
+                    sendable.append(self.extras.viber.check(row, route))
+                except InvalidMessage as problem:
+                    self.final.add(FinalResult.rejected(row.id, str(problem)))
+                continue
             if row.channel != "sms":
                 self.final.add(FinalResult.rejected(
-                    row.id, f"channel {row.channel!r} is not served (this daemon sends 'sms')"))
+                    row.id, f"channel {row.channel!r} is not served (this daemon sends "
+                    f"'sms', {', '.join(repr(c) for c in VIBER_CHANNELS)})"))
                 continue
             smpp_route = self._routes.get(row.route)
             try:
@@ -391,6 +417,10 @@ class Daemon:
                 self.final.add(FinalResult.rejected(row.id, str(problem)))
                 continue
             sendable.append(message)
+        assert self.extras is not None
+        sendable, dead = await self.extras.without_dead_numbers(sendable)
+        for result in dead:
+            self.final.add(result)
         if not sendable:
             return
         # The in-doubt marker goes down before any byte of these messages goes out.
@@ -404,6 +434,10 @@ class Daemon:
         """SMPP while the route's account is bound (or lost its binds less than
         `failover_after` ago), else the route's fallback providers."""
         smpp_route = self._routes.get(message.route)
+        if message.channel in VIBER_CHANNELS:
+            assert self.extras is not None
+            self.extras.viber.send(message)
+            return
         fallback_route = self._fallback_routes.get(message.route)
         assert self.fallback is not None
         if fallback_route is not None and self.fallback.can_take(fallback_route) and (

@@ -24,14 +24,28 @@ instead of losing it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
 import structlog
 
 from dispatcher.clock import Clock, SystemClock
-from dispatcher.outbox import claims, incoming, overdue, receipts, results, stats
+from dispatcher.outbox import (
+    callbacks,
+    claims,
+    hlr,
+    incoming,
+    overdue,
+    receipts,
+    results,
+    stats,
+    viber,
+)
+from dispatcher.outbox.callbacks import CallbackRecord
+from dispatcher.outbox.hlr import HlrRecord
 from dispatcher.outbox.migrate import check_schema
 from dispatcher.outbox.records import (
     ClaimedMessage,
@@ -48,6 +62,7 @@ from dispatcher.outbox.records import (
     Submission,
 )
 from dispatcher.outbox.retry import RetryPolicy, is_retryable, with_retry
+from dispatcher.outbox.viber import LegRecord, PartRef
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -72,6 +87,11 @@ class OutboxStore:
         self._pool = pool
         self._clock = clock
         self._retry = retry
+        # Parts and receipts of this daemon are written one transaction at a time: a receipt
+        # written while its part's transaction is open sees no part, and that transaction sees
+        # no receipt, so the receipt would wait in the pending table for the periodic sweep
+        # (30 s) — under load, for a large share of the messages.
+        self._correlating = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -211,9 +231,11 @@ class OutboxStore:
         early receipts made final."""
         if not submissions:
             return 0
-        return await self._run(
-            "mark_submitted", lambda c: results.mark_submitted(c, submissions), transaction=True
-        )
+        async with self._correlating:
+            return await self._run(
+                "mark_submitted", lambda c: results.mark_submitted(c, submissions),
+                transaction=True,
+            )
 
     async def finish(self, final_results: Sequence[FinalResult]) -> set[int]:
         """Final statuses (rejected rows, provider refusals, out of attempts); rows already
@@ -229,9 +251,11 @@ class OutboxStore:
         wait in the pending table."""
         if not batch:
             return ReceiptReport(matched=0, pending=0, finalised=0)
-        return await self._run(
-            "record_receipts", lambda c: receipts.record_receipts(c, batch), transaction=True
-        )
+        async with self._correlating:
+            return await self._run(
+                "record_receipts", lambda c: receipts.record_receipts(c, batch),
+                transaction=True,
+            )
 
     async def record_part_outcomes(self, outcomes: Sequence[PartOutcome]) -> int:
         """Apply answers to status queries (query_sm, HTTP status calls); returns how many
@@ -313,3 +337,47 @@ class OutboxStore:
 
     async def stats(self, recent_errors: int = 10) -> OutboxStats:
         return await self._run("stats", lambda c: stats.read_stats(c, recent_errors))
+
+    # -- Viber legs, provider callbacks, HLR results ---------------------------------------
+
+    async def record_viber_legs(
+        self, legs: Sequence[LegRecord], outcomes: Sequence[PartOutcome]
+    ) -> int:
+        """Keep Viber legs' statuses and apply the messages' final outcomes (one
+        transaction); returns how many messages became final."""
+        if not legs and not outcomes:
+            return 0
+        return await self._run(
+            "record_viber_legs", lambda c: viber.record_legs(c, legs, outcomes),
+            transaction=True,
+        )
+
+    async def viber_legs(self, outbox_ids: Sequence[int]) -> dict[int, dict[str, LegRecord]]:
+        return await self._run("viber_legs", lambda c: viber.legs_of(c, outbox_ids))
+
+    async def find_parts(
+        self, accounts: Sequence[str], provider_ids: Sequence[str]
+    ) -> list[PartRef]:
+        """Sent parts by the provider's ids (status callbacks name nothing else)."""
+        return await self._run("find_parts",
+                               lambda c: viber.find_parts(c, accounts, provider_ids))
+
+    async def store_callbacks(self, records: Sequence[CallbackRecord]) -> set[str]:
+        """Keep provider callbacks once each; returns the dedupe keys that were new."""
+        if not records:
+            return set()
+        return await self._run("store_callbacks",
+                               lambda c: callbacks.store_callbacks(c, records))
+
+    async def store_hlr(self, records: Sequence[HlrRecord]) -> None:
+        if records:
+            await self._run("store_hlr", lambda c: hlr.store_hlr(c, records))
+
+    async def dead_numbers(
+        self, numbers: Sequence[str], max_age_seconds: float
+    ) -> dict[str, datetime]:
+        """Numbers an HLR check younger than `max_age_seconds` found dead."""
+        if not numbers:
+            return {}
+        return await self._run("dead_numbers",
+                               lambda c: hlr.dead_numbers(c, numbers, max_age_seconds))
