@@ -53,7 +53,9 @@ async def serve(config: Config, path: str) -> None:
             return
         applied, needs_restart = daemon.reload(new)
         setup_logging(daemon.config)
-        log.info("reloaded", file=path, applied=applied, needs_restart=needs_restart)
+        # the confirmation must pass the new level, even when the reload raised it
+        confirm = log.warning if daemon.config.log.level in ("warning", "error") else log.info
+        confirm("reloaded", file=path, applied=applied, needs_restart=needs_restart)
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -201,7 +201,7 @@ class Daemon:
         limit = max((a.bind_timeout * len(a.hosts) for a in self.config.smpp.accounts.values()),
                     default=0.0)
         deadline = self.clock.monotonic() + limit
-        while (any(not pool.sessions for pool in self.pools.values())
+        while (any(not pool.sessions and not pool.all_attempted for pool in self.pools.values())
                and self.clock.monotonic() < deadline):
             await self.clock.sleep(0.1)
 
@@ -342,7 +342,7 @@ class Daemon:
                 await self.clock.sleep(NO_ROOM_WAIT_SECONDS)
                 continue
             rows = await self.store.claim(self.daemon_id, min(config.claim_batch, room),
-                                          config.lease_seconds, routes)
+                                          self._db_seconds(config.lease_seconds), routes)
             if not rows:
                 await self._waiter.wait()
                 continue
@@ -516,7 +516,8 @@ class Daemon:
     async def _renew(self) -> None:
         assert self.store is not None
         if self._in_flight:
-            await self.store.renew(self.daemon_id, self.config.daemon.lease_seconds)
+            await self.store.renew(self.daemon_id,
+                                   self._db_seconds(self.config.daemon.lease_seconds))
 
     async def _maintain(self) -> None:
         """Rows of vanished daemons come back; messages nobody answered become unknown."""
@@ -528,7 +529,7 @@ class Daemon:
                      requeued_in_doubt=report.requeued_in_doubt,
                      unknown=report.marked_unknown, failed=report.failed)
         expired = await self.store.expire_unanswered(
-            margin_seconds=config.daemon.unknown_margin,
+            margin_seconds=self._db_seconds(config.daemon.unknown_margin),
             default_validity_seconds=max(r.validity for r in config.routes.values()),
             route_validity_seconds={name: r.validity for name, r in config.routes.items()},
         )
@@ -539,7 +540,7 @@ class Daemon:
         assert self.store is not None
         await self.store.match_pending_receipts()
         dropped = await self.store.drop_stale_pending_receipts(
-            self.config.daemon.unmatched_receipt_ttl)
+            self._db_seconds(self.config.daemon.unmatched_receipt_ttl))
         if dropped:
             self.metrics.receipts_dropped.inc(dropped)
             log.warning("unmatched_receipts_dropped", receipts=dropped)
@@ -564,7 +565,8 @@ class Daemon:
         if not accounts:
             return
         overdue = await self.store.take_overdue(
-            older_than_seconds=daemon.query_after, requery_seconds=daemon.query_after,
+            older_than_seconds=self._db_seconds(daemon.query_after),
+            requery_seconds=self._db_seconds(daemon.query_after),
             limit=OVERDUE_BATCH, accounts=accounts)
         outcomes = []
         for part in overdue:
@@ -590,7 +592,8 @@ class Daemon:
         if not senders:
             return
         overdue = await self.store.take_overdue(
-            older_than_seconds=FALLBACK_POLL_SECONDS, requery_seconds=FALLBACK_POLL_SECONDS,
+            older_than_seconds=self._db_seconds(FALLBACK_POLL_SECONDS),
+            requery_seconds=self._db_seconds(FALLBACK_POLL_SECONDS),
             limit=FALLBACK_POLL_BATCH, accounts=sorted(senders))
         by_provider: dict[str, dict[str, tuple[int, int]]] = {}
         for part in overdue:
@@ -617,6 +620,11 @@ class Daemon:
         self.notifier.watchdog()
 
     # -- what operators see ----------------------------------------------------------------
+
+    def _db_seconds(self, seconds: float) -> float:
+        """A duration for PostgreSQL, which keeps real time (leases, ages): the same as
+        `seconds` on the system clock, shorter under a test's scaled clock."""
+        return self.clock.real_seconds(seconds)
 
     def _in_doubt_policy(self) -> InDoubtPolicy:
         return InDoubtPolicy(self.config.daemon.in_doubt)

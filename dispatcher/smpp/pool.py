@@ -263,6 +263,11 @@ class SmppPool:
     # ---- state for the layer above -----------------------------------------------------------
 
     @property
+    def all_attempted(self) -> bool:
+        """Every slot has finished one connect-and-bind attempt (bound or refused)."""
+        return all(runner.attempted for runner in self._runners)
+
+    @property
     def bound_sessions(self) -> int:
         """Bound sessions that can submit (tx or trx)."""
         return len(self._senders)

@@ -94,6 +94,7 @@ class SlotRunner:
         self.host_index = 0
         self.phase = Phase.WAITING
         self.session: SmppSession | None = None
+        self.attempted = False  # a connect-and-bind has finished once, bound or refused
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -132,6 +133,7 @@ class SlotRunner:
                 try:
                     self.phase = Phase.OPENING
                     bound = await self._attempt(host)
+                    self.attempted = True
                     if bound is None:
                         delay, after_failure = self.settings.reconnect_failed_delay, True
                         self.host_index = (self.host_index + 1) % len(self._hosts)
