@@ -24,7 +24,7 @@ from pdu.constants import (
     status_name,
 )
 from pdu.errors import PDUError
-from pdu.framer import Framer
+from pdu.framer import Framer, UndecodableFrame
 from pdu.gsm7 import (
     decode_gsm7,
     encode_gsm7,
@@ -135,6 +135,7 @@ __all__ = [
     "Ton",
     "Unbind",
     "UnbindResp",
+    "UndecodableFrame",
     "UnknownPdu",
     "UnsuccessSme",
     "command_name",

@@ -3,8 +3,10 @@
 `encode(pdu) -> bytes` writes the whole frame, 16-octet header included; `decode(frame) -> Pdu`
 reads one whole frame (as cut by `pdu.framer.Framer`). The hot paths (submit_sm / deliver_sm
 and the message_id responses) are written out by hand, with no per-field validation: one
-%-format to encode, one regex over the mandatory fields or one `bytes.index` to decode. The
-other PDUs share a small sequential reader.
+str.join and one latin-1 encode for the whole mandatory part when encoding; one regex over the
+mandatory fields or one `bytes.index` when decoding, into a PDU whose slots are set directly
+rather than through its 20-argument dataclass __init__. The other PDUs share a small
+sequential reader.
 
 Tolerance (what does *not* raise), after smpp-anchors.md §3 item 10 and §1.7 #2, #10, #14:
 - an unknown command id decodes to `UnknownPdu` (raw body kept, re-encoded unchanged);
@@ -75,9 +77,13 @@ from pdu.pdus import (
 
 _HEADER: Final = struct.Struct(">IIII")
 _unpack_header: Final = _HEADER.unpack_from
+_pack_header: Final = _HEADER.pack
 _TLV_HEADER: Final = struct.Struct(">HH")
+_unpack_tlv_header: Final = _TLV_HEADER.unpack_from
 _U32: Final = struct.Struct(">I")
 _SHORT_MESSAGE_MAX: Final = 255  # sm_length is one octet (SMPP 3.4 §4.4.1)
+# A PDU without its dataclass __init__: the hot decoders set every slot themselves.
+_allocate: Final[Callable[[type[Any]], Any]] = object.__new__
 
 
 class Header(NamedTuple):
@@ -109,49 +115,80 @@ def _encode_tlvs(tlvs: dict[int, bytes]) -> bytes:
     return b"".join([_TLV_HEADER.pack(tag, len(value)) + value for tag, value in tlvs.items()])
 
 
-def _encode_short_message_pdu(p: ShortMessagePdu) -> bytes:
-    # One %-format and one latin-1 encode for every field before short_message: measured
-    # faster than struct with a computed format or bytes.join of the encoded fields.
+# Every octet value as the one latin-1 character that encodes to it. A dict, not a list, so that
+# a negative value is a KeyError like any other value outside 0..255, never a wrapped index.
+_OCTET_CHARACTER: Final[dict[int, str]] = {value: chr(value) for value in range(256)}
+
+
+def _encode_short_message_frame(p: ShortMessagePdu) -> bytes:
+    # The hot path of every submit_sm. Everything before short_message is one str joined from
+    # the C-octet strings and the octet characters, then encoded once: a quarter faster than
+    # the 17-field %-format it replaced, which parsed a conversion per field.
+    service_type = p.service_type
+    source_addr = p.source_addr
+    destination_addr = p.destination_addr
+    schedule_delivery_time = p.schedule_delivery_time
+    validity_period = p.validity_period
     if (
-        "\x00" in p.service_type
-        or "\x00" in p.source_addr
-        or "\x00" in p.destination_addr
-        or "\x00" in p.schedule_delivery_time
-        or "\x00" in p.validity_period
+        "\x00" in service_type
+        or "\x00" in source_addr
+        or "\x00" in destination_addr
+        or "\x00" in schedule_delivery_time
     ):
         raise ValueError("NUL inside a C-octet string")
     short_message = p.short_message
-    body = (
-        "%s\0%c%c%s\0%c%c%s\0%c%c%c%s\0%s\0%c%c%c%c%c"  # noqa: UP031 (faster than f-strings here)
-        % (
-            p.service_type,
-            p.source_addr_ton,
-            p.source_addr_npi,
-            p.source_addr,
-            p.dest_addr_ton,
-            p.dest_addr_npi,
-            p.destination_addr,
-            p.esm_class,
-            p.protocol_id,
-            p.priority_flag,
-            p.schedule_delivery_time,
-            p.validity_period,
-            p.registered_delivery,
-            p.replace_if_present_flag,
-            p.data_coding,
-            p.sm_default_msg_id,
-            len(short_message),
+    octet = _OCTET_CHARACTER
+    mandatory = "".join(
+        (
+            service_type,
+            "\x00",
+            octet[p.source_addr_ton],
+            octet[p.source_addr_npi],
+            source_addr,
+            "\x00",
+            octet[p.dest_addr_ton],
+            octet[p.dest_addr_npi],
+            destination_addr,
+            "\x00",
+            octet[p.esm_class],
+            octet[p.protocol_id],
+            octet[p.priority_flag],
+            schedule_delivery_time,
+            "\x00",
+            validity_period,
+            "\x00",
+            octet[p.registered_delivery],
+            octet[p.replace_if_present_flag],
+            octet[p.data_coding],
+            octet[p.sm_default_msg_id],
+            octet[len(short_message)],  # sm_length: a KeyError over 255 octets
         )
-    ).encode("latin-1") + short_message
+    ).encode("latin-1")
     if p.tlvs:
-        return body + _encode_tlvs(p.tlvs)
-    return body
+        short_message = short_message + _encode_tlvs(p.tlvs)
+    return (
+        _pack_header(
+            HEADER_LENGTH + len(mandatory) + len(short_message),
+            p.command_id,
+            p.command_status,
+            p.sequence_number,
+        )
+        + mandatory
+        + short_message
+    )
 
 
-def _encode_message_id_response(p: MessageIdResponse) -> bytes:
+def _encode_message_id_response_frame(p: MessageIdResponse) -> bytes:
+    message_id = p.message_id
+    if "\x00" in message_id:
+        raise ValueError("NUL inside a C-octet string")
+    body = message_id.encode("latin-1") + b"\x00"
     if p.tlvs:
-        return _cstring(p.message_id) + _encode_tlvs(p.tlvs)
-    return _cstring(p.message_id)
+        body += _encode_tlvs(p.tlvs)
+    return (
+        _pack_header(HEADER_LENGTH + len(body), p.command_id, p.command_status, p.sequence_number)
+        + body
+    )
 
 
 def _encode_header_only(_: HeaderOnlyPdu) -> bytes:
@@ -307,7 +344,8 @@ def _encode_unknown(p: UnknownPdu) -> bytes:
     return bytes(p.body)
 
 
-_ENCODERS: Final[dict[type, Callable[[Any], bytes]]] = {
+# Body encoders of the PDUs off the hot path; encode() adds their header.
+_BODY_ENCODERS: Final[dict[type, Callable[[Any], bytes]]] = {
     BindTransmitter: _encode_bind_request,
     BindReceiver: _encode_bind_request,
     BindTransceiver: _encode_bind_request,
@@ -322,11 +360,6 @@ _ENCODERS: Final[dict[type, Callable[[Any], bytes]]] = {
     EnquireLinkResp: _encode_header_only,
     CancelSmResp: _encode_header_only,
     ReplaceSmResp: _encode_header_only,
-    SubmitSm: _encode_short_message_pdu,
-    DeliverSm: _encode_short_message_pdu,
-    SubmitSmResp: _encode_message_id_response,
-    DeliverSmResp: _encode_message_id_response,
-    DataSmResp: _encode_message_id_response,
     SubmitMulti: _encode_submit_multi,
     SubmitMultiResp: _encode_submit_multi_resp,
     DataSm: _encode_data_sm,
@@ -339,20 +372,35 @@ _ENCODERS: Final[dict[type, Callable[[Any], bytes]]] = {
 }
 
 
+def _frame_with_body(body_encoder: Callable[[Any], bytes], pdu: Pdu) -> bytes:
+    body = body_encoder(pdu)
+    return (
+        _pack_header(
+            HEADER_LENGTH + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number
+        )
+        + body
+    )
+
+
+# class -> encoder of the whole frame, header included.
+_FRAME_ENCODERS: Final[dict[type, Callable[[Any], bytes]]] = {
+    SubmitSm: _encode_short_message_frame,
+    DeliverSm: _encode_short_message_frame,
+    SubmitSmResp: _encode_message_id_response_frame,
+    DeliverSmResp: _encode_message_id_response_frame,
+    DataSmResp: _encode_message_id_response_frame,
+    **{cls: partial(_frame_with_body, encoder) for cls, encoder in _BODY_ENCODERS.items()},
+}
+
+
 def encode(pdu: Pdu) -> bytes:
     """The whole frame of `pdu`: header (command_length derived) and body."""
-    encoder = _ENCODERS.get(type(pdu))
-    if encoder is None:
+    frame_encoder = _FRAME_ENCODERS.get(type(pdu))
+    if frame_encoder is None:
         raise PDUError(f"cannot encode {type(pdu).__name__}: not an SMPP PDU class")
     try:
-        body = encoder(pdu)
-        return (
-            _HEADER.pack(
-                HEADER_LENGTH + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number
-            )
-            + body
-        )
-    except (ValueError, TypeError, OverflowError, AttributeError, struct.error):
+        return frame_encoder(pdu)
+    except (ValueError, TypeError, OverflowError, AttributeError, LookupError, struct.error):
         # Off the hot path: find which field is wrong, to name it (never its value).
         raise PDUError(f"cannot encode {command_name(pdu.command_id)}: {_diagnose(pdu)}") from None
 
@@ -441,88 +489,101 @@ def _list_problem(value: object, name: str) -> str | None:
 def _decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
     tlvs: dict[int, bytes] = {}
     end = len(frame)
-    while pos < end:
-        if end - pos < 4:
-            raise PDUError(f"{end - pos} stray octets where a TLV header was expected")
-        tag, length = _TLV_HEADER.unpack_from(frame, pos)
-        pos += 4
-        value_end = pos + length
-        if value_end > end:
-            raise PDUError(f"TLV 0x{tag:04X} of {length} octets runs past the end of the PDU")
-        tlvs[tag] = frame[pos:value_end]
-        pos = value_end
+    unpack = _unpack_tlv_header
+    tag = length = 0
+    try:
+        while pos < end:
+            tag, length = unpack(frame, pos)
+            pos += 4
+            tlvs[tag] = frame[pos : pos + length]
+            pos += length
+    except struct.error:
+        raise PDUError(f"{end - pos} stray octets where a TLV header was expected") from None
+    if pos > end:
+        raise PDUError(f"TLV 0x{tag:04X} of {length} octets runs past the end of the PDU")
     return tlvs
 
 
 # The mandatory part of a submit_sm / deliver_sm body up to sm_length, matched over the frame
-# decoded as latin-1 (one character per octet): five C-octet strings and twelve one-octet ints
-# in one C-level pass, which is twice as fast as walking the body field by field.
+# decoded as latin-1 (one character per octet): the five C-octet strings, and the one-octet
+# fields between them in four runs that become ints in one encode, in one C-level pass.
 _SHORT_MESSAGE_FIELDS: Final = re.compile(
-    r"([^\0]*)\0(.)(.)([^\0]*)\0(.)(.)([^\0]*)\0(.)(.)(.)([^\0]*)\0([^\0]*)\0(.)(.)(.)(.)(.)",
-    re.DOTALL,
+    r"([^\0]*)\0(..)([^\0]*)\0(..)([^\0]*)\0(...)([^\0]*)\0([^\0]*)\0(.....)", re.DOTALL
 )
 
 
 def _decode_short_message_pdu(
     cls: type[ShortMessagePdu], b: bytes, sequence_number: int, command_status: int
 ) -> ShortMessagePdu:
-    # The hot path of every deliver_sm (receipts, MO) the daemon reads.
+    # The hot path of every deliver_sm (receipts, MO) the daemon reads. The PDU is allocated
+    # and its slots set directly: calling the 20-argument dataclass costs twice as much.
     match = _SHORT_MESSAGE_FIELDS.match(b.decode("latin-1"), HEADER_LENGTH)
     if match is None:
         raise PDUError("the body ends inside a mandatory field")
     (
         service_type,
+        source_octets,
+        source_addr,
+        dest_octets,
+        destination_addr,
+        message_octets,
+        schedule_delivery_time,
+        validity_period,
+        delivery_octets,
+    ) = match.groups()
+    (
         source_addr_ton,
         source_addr_npi,
-        source_addr,
         dest_addr_ton,
         dest_addr_npi,
-        destination_addr,
         esm_class,
         protocol_id,
         priority_flag,
-        schedule_delivery_time,
-        validity_period,
         registered_delivery,
         replace_if_present_flag,
         data_coding,
         sm_default_msg_id,
         sm_length,
-    ) = match.groups()
+    ) = (source_octets + dest_octets + message_octets + delivery_octets).encode("latin-1")
     start = match.end()
-    end = start + ord(sm_length)
-    if end > len(b):
-        raise PDUError(f"short_message of {ord(sm_length)} octets runs past the end of the PDU")
-    return cls(
-        service_type,
-        ord(source_addr_ton),
-        ord(source_addr_npi),
-        source_addr,
-        ord(dest_addr_ton),
-        ord(dest_addr_npi),
-        destination_addr,
-        ord(esm_class),
-        ord(protocol_id),
-        ord(priority_flag),
-        schedule_delivery_time,
-        validity_period,
-        ord(registered_delivery),
-        ord(replace_if_present_flag),
-        ord(data_coding),
-        ord(sm_default_msg_id),
-        b[start:end],
-        _decode_tlvs(b, end) if end < len(b) else {},
-        sequence_number,
-        command_status,
-    )
+    end = start + sm_length
+    size = len(b)
+    if end > size:
+        raise PDUError(f"short_message of {sm_length} octets runs past the end of the PDU")
+    pdu: ShortMessagePdu = _allocate(cls)
+    pdu.service_type = service_type
+    pdu.source_addr_ton = source_addr_ton
+    pdu.source_addr_npi = source_addr_npi
+    pdu.source_addr = source_addr
+    pdu.dest_addr_ton = dest_addr_ton
+    pdu.dest_addr_npi = dest_addr_npi
+    pdu.destination_addr = destination_addr
+    pdu.esm_class = esm_class
+    pdu.protocol_id = protocol_id
+    pdu.priority_flag = priority_flag
+    pdu.schedule_delivery_time = schedule_delivery_time
+    pdu.validity_period = validity_period
+    pdu.registered_delivery = registered_delivery
+    pdu.replace_if_present_flag = replace_if_present_flag
+    pdu.data_coding = data_coding
+    pdu.sm_default_msg_id = sm_default_msg_id
+    pdu.short_message = b[start:end]
+    pdu.tlvs = _decode_tlvs(b, end) if end < size else {}
+    pdu.sequence_number = sequence_number
+    pdu.command_status = command_status
+    return pdu
 
 
 def _decode_message_id_response(
     cls: type[MessageIdResponse], b: bytes, sequence_number: int, command_status: int
 ) -> MessageIdResponse:
-    i = b.index(0, 16)
-    tlvs = _decode_tlvs(b, i + 1) if i + 1 < len(b) else {}
-    return cls(b[16:i].decode("latin-1"), tlvs, sequence_number, command_status)
+    nul = b.index(0, HEADER_LENGTH)
+    pdu: MessageIdResponse = _allocate(cls)
+    pdu.message_id = b[HEADER_LENGTH:nul].decode("latin-1")
+    pdu.tlvs = _decode_tlvs(b, nul + 1) if nul + 1 < len(b) else {}
+    pdu.sequence_number = sequence_number
+    pdu.command_status = command_status
+    return pdu
 
 
 class _Reader:
@@ -784,9 +845,10 @@ _DECODER_TABLE: Final[list[tuple[Callable[..., Any], tuple[type[Any], ...]]]] = 
     (_decode_alert_notification, (AlertNotification,)),
 ]
 
-# command_id -> decoder(frame, sequence_number, command_status), each bound to its class.
-_DECODERS: Final[dict[int, Callable[[bytes, int, int], Any]]] = {
-    cls.command_id: partial(decoder, cls) for decoder, classes in _DECODER_TABLE for cls in classes
+# command_id -> (decoder, class); the decoder is called as decoder(class, frame,
+# sequence_number, command_status).
+_DECODERS: Final[dict[int, tuple[Callable[..., Any], type[Any]]]] = {
+    cls.command_id: (decoder, cls) for decoder, classes in _DECODER_TABLE for cls in classes
 }
 
 
@@ -800,12 +862,13 @@ def decode(frame: bytes) -> Pdu:
     command_length, command_id, command_status, sequence_number = _unpack_header(frame)
     if command_length != frame_length:
         raise PDUError(f"command_length {command_length} but the frame has {frame_length} octets")
-    decoder = _DECODERS.get(command_id)
-    if decoder is None:
+    entry = _DECODERS.get(command_id)
+    if entry is None:
         return UnknownPdu(command_id, frame[HEADER_LENGTH:], sequence_number, command_status)
+    decoder, cls = entry
     pdu: Pdu
     try:
-        pdu = decoder(frame, sequence_number, command_status)
+        pdu = decoder(cls, frame, sequence_number, command_status)
     except (PDUError, IndexError, ValueError, struct.error) as exc:
         # A response with an empty body (any status), or an error response whose body cannot
         # be read, is still the answer the session waits for: give it with default fields.

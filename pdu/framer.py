@@ -4,26 +4,60 @@ The I/O layer feeds whatever `read()` returned; `feed` returns every frame now c
 order, each as the `bytes` that `pdu.codec.decode` takes. Chunking does not matter: a header
 split over several reads, one byte per read, or thousands of PDUs in one read.
 
+`feed_decoded` does the same and decodes the frames too, in one pass over the read: it gives
+exactly what `[decode(frame) for frame in feed(data)]` would, except that a frame `decode`
+rejects comes back as an `UndecodableFrame` in its place instead of raising, so one bad PDU
+costs only itself. It is the fast way to read a stream: the message_id responses (the bulk of
+an ESME's inbound traffic) are read straight from the buffer, without a frame copy or a call
+per PDU.
+
 A command_length below 16 or above the maximum means the stream has lost its framing (or the
-peer is not speaking SMPP): there is no way to find the next PDU, so `feed` raises PDUError,
-now and on every later call, and the session must drop the connection.
+peer is not speaking SMPP): there is no way to find the next PDU, so `feed` and
+`feed_decoded` raise PDUError, now and on every later call, and the session must drop the
+connection.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Final
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
 
+from pdu.codec import Header, decode, peek_header
 from pdu.constants import HEADER_LENGTH
 from pdu.errors import PDUError
+from pdu.pdus import DataSmResp, DeliverSmResp, MessageIdResponse, Pdu, SubmitSmResp
 
 _LENGTH: Final = struct.Struct(">I")
 _LENGTH_SIZE: Final = 4
+_HEADER: Final = struct.Struct(">IIII")
 
 DEFAULT_MAX_COMMAND_LENGTH: Final = 65536
 """Room for any PDU an SMSC sends in practice (short_message is at most 255 octets and a
 message_payload of a few KiB is already rare), and a bound so that a corrupt length cannot make
 the session buffer gigabytes."""
+
+# The responses feed_decoded reads in place: a message_id, its NUL, and (then) nothing else.
+_MESSAGE_ID_RESPONSES: Final[dict[int, type[MessageIdResponse]]] = {
+    cls.command_id: cls for cls in (SubmitSmResp, DeliverSmResp, DataSmResp)
+}
+# A PDU without its dataclass __init__ (see pdu.codec._allocate).
+_allocate: Final[Callable[[type[Any]], Any]] = object.__new__
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableFrame:
+    """A whole frame whose body `decode` rejects. The stream is still in step (the next frame is
+    read as usual); the header still gives the sequence_number to answer it with (a deliver_sm
+    must be acknowledged even so)."""
+
+    frame: bytes
+    error: PDUError
+
+    @property
+    def header(self) -> Header:
+        return peek_header(self.frame)
 
 
 class Framer:
@@ -43,16 +77,9 @@ class Framer:
         return len(self._pending)
 
     def feed(self, data: bytes) -> list[bytes]:
-        if self._error is not None:
-            raise self._error
-        if self._pending:
-            self._pending += data
-            if len(self._pending) < self._needed:
-                return []
-            stream = bytes(self._pending)
-            self._pending.clear()
-        else:
-            stream = bytes(data)
+        stream = self._take(data)
+        if stream is None:
+            return []
         frames: list[bytes] = []
         pos = 0
         end = len(stream)
@@ -61,15 +88,87 @@ class Framer:
         while end - pos >= _LENGTH_SIZE:
             (length,) = unpack_length(stream, pos)
             if length < HEADER_LENGTH or length > maximum:
-                self._error = PDUError(
-                    f"command_length {length} is outside {HEADER_LENGTH}..{maximum}: "
-                    "the stream has lost its framing"
-                )
-                raise self._error
+                raise self._lose_framing(length)
             if end - pos < length:
                 break
             frames.append(stream[pos : pos + length])
             pos += length
+        self._keep(stream, pos)
+        return frames
+
+    def feed_decoded(self, data: bytes) -> list[Pdu | UndecodableFrame]:
+        """`feed` and `decode` in one pass: each complete frame as its PDU, in order, or as an
+        UndecodableFrame when decode would raise. Raises PDUError only for lost framing."""
+        stream = self._take(data)
+        if stream is None:
+            return []
+        pdus: list[Pdu | UndecodableFrame] = []
+        # The loop runs once per PDU: everything it touches is a local.
+        append = pdus.append
+        pos = 0
+        end = len(stream)
+        last_header = end - HEADER_LENGTH
+        header_length = HEADER_LENGTH
+        unpack_header = _HEADER.unpack_from
+        maximum = self._max
+        message_id_responses = _MESSAGE_ID_RESPONSES
+        allocate = _allocate
+        # One character per octet: a message_id is then a slice of this, not a slice to decode.
+        text = stream.decode("latin-1")
+        while pos <= last_header:
+            length, command_id, command_status, sequence_number = unpack_header(stream, pos)
+            if length < header_length or length > maximum:
+                raise self._lose_framing(length)
+            frame_end = pos + length
+            if frame_end > end:
+                break
+            # A body that is exactly a message_id and its NUL is read here, as decode would.
+            if (
+                command_id in message_id_responses
+                and length > header_length
+                and stream[frame_end - 1] == 0
+            ):
+                message_id = text[pos + header_length : frame_end - 1]
+                if "\x00" not in message_id:
+                    pdu = allocate(message_id_responses[command_id])
+                    pdu.message_id = message_id
+                    pdu.tlvs = {}
+                    pdu.sequence_number = sequence_number
+                    pdu.command_status = command_status
+                    append(pdu)
+                    pos = frame_end
+                    continue
+            frame = stream[pos:frame_end]
+            try:
+                append(decode(frame))
+            except PDUError as error:
+                append(UndecodableFrame(frame, error))
+            pos = frame_end
+        if end - pos >= _LENGTH_SIZE:
+            # A partial header whose length is already readable is checked now, as feed does.
+            (length,) = _LENGTH.unpack_from(stream, pos)
+            if length < HEADER_LENGTH or length > maximum:
+                raise self._lose_framing(length)
+        self._keep(stream, pos)
+        return pdus
+
+    def _take(self, data: bytes) -> bytes | None:
+        """The stream to cut frames from: what was pending plus `data`, or None while the
+        pending frame is still incomplete."""
+        if self._error is not None:
+            raise self._error
+        if not self._pending:
+            return bytes(data)
+        self._pending += data
+        if len(self._pending) < self._needed:
+            return None
+        stream = bytes(self._pending)
+        self._pending.clear()
+        return stream
+
+    def _keep(self, stream: bytes, pos: int) -> None:
+        """Keep the incomplete tail of `stream` (from `pos`) for the next feed."""
+        end = len(stream)
         if pos < end:
             self._pending += stream[pos:]
             self._needed = (
@@ -77,4 +176,10 @@ class Framer:
             )
         else:
             self._needed = _LENGTH_SIZE
-        return frames
+
+    def _lose_framing(self, length: int) -> PDUError:
+        self._error = PDUError(
+            f"command_length {length} is outside {HEADER_LENGTH}..{self._max}: "
+            "the stream has lost its framing"
+        )
+        return self._error

@@ -5,6 +5,11 @@ standard text and the receipted_message_id / message_state / network_error_code 
 TLVs first. Receipt texts differ between SMSCs (key case, 10- or 12-digit dates, hex or
 alphanumeric err codes, missing fields), and a receipt that cannot be read must never end a
 session (specs/smpp-anchors.md §1.7 #11): the parser is lenient and never raises.
+
+Every deliver_sm receipt goes through here, so the text is read in two tiers: the layout of
+Appendix B as written (lower-case keys one space apart, which most SMSCs send) in one anchored
+match, anything else by the lenient scanner. Both give the same fields for the standard layout
+(tests/pdu compare them); the scanner is the definition of what a receipt text says.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from pdu.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -22,7 +27,7 @@ from pdu.constants import (
 )
 from pdu.pdus import DataSm, ShortMessagePdu
 from pdu.text import decode_text
-from pdu.tlv import Tag, get_cstring, get_int
+from pdu.tlv import Tag
 
 # SMPP 3.4 §5.2.28 message_state <-> the Appendix B "stat" words. SCHEDULED and SKIPPED are the
 # SMPP 5.0 states (0 and 9) that SMSCs also send on 3.4 binds.
@@ -49,13 +54,27 @@ _STAT_ALIASES: Final[dict[str, str]] = {
     "REJECTED": "REJECTD",
 }
 
-# A key starts the text or follows whitespace; "submit date" may also be written with "_" or
-# nothing between the words.
-_KEY: Final = re.compile(
-    r"(?:^|(?<=\s))(id|sub|dlvrd|submit[ _]?date|done[ _]?date|stat|err|text)\s*:\s*",
+# Appendix B as written: lower-case keys one space apart, 10- or 12-digit dates (captured as
+# YYMMDD and hhmm[ss]), "text" or "Text" last. Every value but the text is a single word, so no
+# key can hide inside one: the scanner would cut this text at the same places.
+_APPENDIX_B: Final = re.compile(
+    r"id:(\S*) sub:(\S*) dlvrd:(\S*)"
+    r" submit date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?)"
+    r" done date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?)"
+    r" stat:(\S*) err:(\S*) [Tt]ext:(.*)",
+    re.DOTALL,
+)
+
+# The scanner's keys: a key starts the text or follows whitespace, in any case, and is followed
+# by optional whitespace and ":"; "submit date" may also be written with "_" or nothing between
+# the words. The pattern runs over the reversed text, where every key starts with the ":" that
+# the regex engine can jump to, rather than being tried at every position of the text.
+_REVERSED_KEY: Final = re.compile(
+    r"(:\s*(?:di|bus|drvld|etad[ _]?timbus|etad[ _]?enod|tats|rre|txet))(?=\s|\Z)",
     re.IGNORECASE,
 )
-_DIGITS: Final = re.compile(r"\d{10}|\d{12}|\d{14}")
+
+_TEXT_FIELDS: Final = 8  # id, stat, err, submit date, done date, sub, dlvrd, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +98,44 @@ class Receipt:
     text: str | None
 
 
+class _ReceiptDraft:
+    """A Receipt being filled in: the same slots without the frozen __setattr__, so that the
+    hot path sets them as plain attributes and then turns the object into the Receipt it is
+    laid out as (Python allows a __class__ change between classes of the same layout). A frozen
+    dataclass's own __init__ pays an object.__setattr__ call per field: twice the cost."""
+
+    __slots__ = Receipt.__slots__
+
+
+def _new_receipt(
+    message_id: str | None,
+    state: str | None,
+    message_state: int | None,
+    error: str | None,
+    network_error_code: bytes | None,
+    submit_date: datetime | None,
+    done_date: datetime | None,
+    sub: str | None,
+    dlvrd: str | None,
+    text: str | None,
+) -> Receipt:
+    """Receipt(...), for the hot path."""
+    draft: Any = _ReceiptDraft()
+    draft.message_id = message_id
+    draft.state = state
+    draft.message_state = message_state
+    draft.error = error
+    draft.network_error_code = network_error_code
+    draft.submit_date = submit_date
+    draft.done_date = done_date
+    draft.sub = sub
+    draft.dlvrd = dlvrd
+    draft.text = text
+    draft.__class__ = Receipt
+    receipt: Receipt = draft
+    return receipt
+
+
 def is_receipt(esm_class: int) -> bool:
     """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
     §5.2.12, esm_class bits 5-2 of a deliver_sm or data_sm)."""
@@ -92,22 +149,31 @@ def parse_receipt_text(text: str | bytes) -> Receipt | None:
     """
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    fields = _fields(text)
-    if "id" not in fields and "stat" not in fields:
+    read = _read_text(text)
+    if read is None:
         return None
-    state = _state_word(fields.get("stat"))
-    return Receipt(
-        message_id=_token(fields.get("id")),
-        state=state,
-        message_state=None if state is None else MESSAGE_STATE_BY_STAT.get(state),
-        error=_token(fields.get("err")),
-        network_error_code=None,
-        submit_date=_date(fields.get("submitdate")),
-        done_date=_date(fields.get("donedate")),
-        sub=_token(fields.get("sub")),
-        dlvrd=_token(fields.get("dlvrd")),
-        text=fields.get("text"),
+    message_id, stat, error, submit_date, done_date, sub, dlvrd, body = read
+    state = _state_word(stat)
+    return _new_receipt(
+        message_id,
+        state,
+        None if state is None else MESSAGE_STATE_BY_STAT.get(state),
+        error,
+        None,
+        submit_date,
+        done_date,
+        sub,
+        dlvrd,
+        body,
     )
+
+
+_RECEIPTED_MESSAGE_ID: Final = Tag.RECEIPTED_MESSAGE_ID
+_MESSAGE_STATE: Final = Tag.MESSAGE_STATE
+_NETWORK_ERROR_CODE: Final = Tag.NETWORK_ERROR_CODE
+_MESSAGE_PAYLOAD: Final = Tag.MESSAGE_PAYLOAD
+_RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
+_NOTHING_READ: Final = (None,) * _TEXT_FIELDS
 
 
 def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
@@ -116,49 +182,147 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
     so or it has a receipted_message_id TLV. The receipted_message_id, message_state and
     network_error_code TLVs win over the text; the text fills in the rest. Never raises.
     """
-    raw_tlv_id = get_cstring(pdu.tlvs, Tag.RECEIPTED_MESSAGE_ID)
-    if not is_receipt(pdu.esm_class) and raw_tlv_id is None:
-        return None
-    tlv_id = (raw_tlv_id or "").strip() or None
-    short_message = pdu.short_message if isinstance(pdu, ShortMessagePdu) else b""
-    body = short_message or pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"")
-    from_text = parse_receipt_text(decode_text(body, pdu.data_coding)) if body else None
-    tlv_state = get_int(pdu.tlvs, Tag.MESSAGE_STATE)
-    network_error_code = pdu.tlvs.get(Tag.NETWORK_ERROR_CODE)
-    if from_text is None:
+    tlvs = pdu.tlvs
+    raw_tlv_id = tlvs.get(_RECEIPTED_MESSAGE_ID)
+    if raw_tlv_id is None:
+        if pdu.esm_class & ESM_TYPE_MASK not in _RECEIPT_TYPES:
+            return None
+        tlv_id = None
+    else:
+        tlv_id = raw_tlv_id.split(b"\x00", 1)[0].decode("latin-1").strip() or None
+    body = (pdu.short_message if isinstance(pdu, ShortMessagePdu) else b"") or tlvs.get(
+        _MESSAGE_PAYLOAD, b""
+    )
+    read = _read_text(decode_text(body, pdu.data_coding)) if body else None
+    raw_state = tlvs.get(_MESSAGE_STATE)
+    if raw_state is None:
+        tlv_state = None
+    elif len(raw_state) == 1:  # as SMPP 3.4 §5.3.2.35 sizes it
+        tlv_state = raw_state[0]
+    else:
+        tlv_state = int.from_bytes(raw_state, "big") if 1 <= len(raw_state) <= 8 else None
+    if read is None:
         if tlv_id is None and tlv_state is None:
             return None
-        from_text = Receipt(None, None, None, None, None, None, None, None, None, None)
-    state, message_state = from_text.state, from_text.message_state
-    if tlv_state is not None:
+        read = _NOTHING_READ
+    message_id, stat, error, submit_date, done_date, sub, dlvrd, text = read
+    if tlv_state is None:
+        state = _state_word(stat)
+        message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
+    else:
         message_state = tlv_state
-        state = STAT_BY_MESSAGE_STATE.get(tlv_state, state)
-    return Receipt(
-        message_id=tlv_id or from_text.message_id,
-        state=state,
-        message_state=message_state,
-        error=from_text.error,
-        network_error_code=network_error_code,
-        submit_date=from_text.submit_date,
-        done_date=from_text.done_date,
-        sub=from_text.sub,
-        dlvrd=from_text.dlvrd,
-        text=from_text.text,
+        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(stat)
+    return _new_receipt(
+        tlv_id or message_id,
+        state,
+        message_state,
+        error,
+        tlvs.get(_NETWORK_ERROR_CODE),
+        submit_date,
+        done_date,
+        sub,
+        dlvrd,
+        text,
     )
 
 
-def _fields(text: str) -> dict[str, str]:
-    """key (lower case, no space or "_") -> raw value; the first occurrence of a key wins."""
-    fields: dict[str, str] = {}
-    matches = list(_KEY.finditer(text))
-    for position, match in enumerate(matches):
-        key = match.group(1).lower().replace(" ", "").replace("_", "")
+_ReadText = tuple[
+    str | None,  # id (first word)
+    str | None,  # stat (first word, as written)
+    str | None,  # err
+    datetime | None,  # submit date
+    datetime | None,  # done date
+    str | None,  # sub
+    str | None,  # dlvrd
+    str | None,  # text, to the end
+]
+
+
+def _read_text(text: str) -> _ReadText | None:
+    """The fields of a receipt text, or None when it has neither an id nor a stat key."""
+    standard = _APPENDIX_B.fullmatch(text)
+    if standard is not None:
+        (
+            message_id,
+            sub,
+            dlvrd,
+            submit_day,
+            submit_time,
+            done_day,
+            done_time,
+            stat,
+            error,
+            body,
+        ) = standard.groups()
+        # The dates as ISO 8601 basic format (20240131T1259), which datetime reads in C with
+        # the range checks of its constructor.
+        try:
+            submit_date: datetime | None = _from_iso(f"20{submit_day}T{submit_time}")
+        except ValueError:
+            submit_date = None
+        try:
+            done_date: datetime | None = _from_iso(f"20{done_day}T{done_time}")
+        except ValueError:
+            done_date = None
+        return (
+            message_id or None,
+            stat or None,
+            error or None,
+            submit_date,
+            done_date,
+            sub or None,
+            dlvrd or None,
+            body.lstrip().rstrip("\x00"),
+        )
+    found = _scan(text)
+    if "id" not in found and "stat" not in found:
+        return None
+    return (
+        _token(found.get("id")),
+        _token(found.get("stat")),
+        _token(found.get("err")),
+        _date(_token(found.get("submitdate"))),
+        _date(_token(found.get("donedate"))),
+        _token(found.get("sub")),
+        _token(found.get("dlvrd")),
+        found.get("text"),
+    )
+
+
+def _scan(text: str) -> dict[str, str]:
+    """key (lower case, no space or "_") -> raw value; the first occurrence of a key wins, and
+    "text" runs to the end of the receipt (keys inside it are text)."""
+    # Split over the reversed text, `pieces` alternate (all reversed) value, key, value, ...,
+    # key, what precedes the first key; each key as written with its ":".
+    pieces = _REVERSED_KEY.split(text[::-1])
+    found: dict[str, str] = {}
+    for index in range(len(pieces) - 2, 0, -2):
+        written = pieces[index]
+        key = _KEY_BY_REVERSED_SPELLING.get(written.lower()) or _key(written)
         if key == "text":
-            fields.setdefault(key, text[match.end() :].rstrip("\x00"))
+            found["text"] = "".join(pieces[:index])[::-1].lstrip().rstrip("\x00")
             break
-        end = matches[position + 1].start() if position + 1 < len(matches) else len(text)
-        fields.setdefault(key, text[match.end() : end])
-    return fields
+        if key not in found:
+            found[key] = pieces[index - 1][::-1]
+    return found
+
+
+def _key(reversed_spelling: str) -> str:
+    """The key of a reversed ":"-and-key as the scanner's pattern matched it."""
+    return reversed_spelling[1:].lstrip()[::-1].lower().replace(" ", "").replace("_", "")
+
+
+# The usual spellings of every key (any case, once lower-cased), read by _key once here and
+# then looked up. Any other spelling (other whitespace, letters that fold oddly) goes to _key.
+_KEY_SPELLINGS: Final = (
+    *("id", "sub", "dlvrd", "stat", "err", "text"),
+    *("submit date", "submit_date", "submitdate", "done date", "done_date", "donedate"),
+)
+_KEY_BY_REVERSED_SPELLING: Final[dict[str, str]] = {
+    ":" + gap + spelling[::-1]: _key(":" + gap + spelling[::-1])
+    for spelling in _KEY_SPELLINGS
+    for gap in ("", " ")
+}
 
 
 def _token(value: str | None) -> str | None:
@@ -169,27 +333,30 @@ def _token(value: str | None) -> str | None:
     return words[0] if words else None
 
 
-def _state_word(value: str | None) -> str | None:
-    word = _token(value)
+def _state_word(word: str | None) -> str | None:
     if word is None:
         return None
     word = word.upper()
     return _STAT_ALIASES.get(word, word)
 
 
-def _date(value: str | None) -> datetime | None:
+_from_iso: Final = datetime.fromisoformat
+
+
+def _date(word: str | None) -> datetime | None:
     """YYMMDDhhmm, YYMMDDhhmmss (years 2000-2099) or YYYYMMDDhhmmss; None when unreadable."""
-    word = _token(value)
-    if word is None or _DIGITS.fullmatch(word) is None:
+    if not word or not word.isdecimal():
         return None
-    if len(word) == 14:
-        year, rest = int(word[:4]), word[4:]
+    size = len(word)
+    if not word.isascii():  # other scripts' digits: their values, as ASCII
+        word = f"{int(word):0{size}d}"
+    if size == 10 or size == 12:
+        iso = f"20{word[:6]}T{word[6:]}"
+    elif size == 14:
+        iso = f"{word[:8]}T{word[8:]}"
     else:
-        year, rest = 2000 + int(word[:2]), word[2:]
-    second = int(rest[8:10]) if len(rest) >= 10 else 0
+        return None
     try:
-        return datetime(
-            year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), second
-        )
+        return _from_iso(iso)
     except ValueError:
         return None

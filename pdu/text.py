@@ -17,10 +17,18 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from pdu.constants import DataCoding
-from pdu.gsm7 import decode_gsm7, encode_gsm7, is_gsm7, pack_septets
+from pdu.gsm7 import (
+    BASIC_TABLE,
+    ESCAPE,
+    SEPTETS_READ_AS_ASCII,
+    decode_gsm7,
+    encode_gsm7,
+    is_gsm7,
+    pack_septets,
+)
 
 CODINGS: Final = frozenset({"auto", "gsm7", "gsm7_packed", "ucs2", "latin1"})
 
@@ -31,6 +39,33 @@ class EncodedText:
     data: bytes
 
 
+class _EncodedTextDraft:
+    """An EncodedText being filled in: the same slots without the frozen __setattr__, turned
+    into the EncodedText it is laid out as once set (Python allows a __class__ change between
+    classes of the same layout). Cheaper than the object.__setattr__ calls of a frozen
+    dataclass's __init__, and encode_text runs for every message."""
+
+    __slots__ = EncodedText.__slots__
+
+
+def _encoded_text(data_coding: int, data: bytes) -> EncodedText:
+    draft: Any = _EncodedTextDraft()
+    draft.data_coding = data_coding
+    draft.data = data
+    draft.__class__ = EncodedText
+    encoded: EncodedText = draft
+    return encoded
+
+
+# ASCII octet -> its GSM 7-bit code when the character is in the basic table, else 0x80.
+_GSM_CODE_BY_ASCII: Final = bytes(
+    BASIC_TABLE.find(chr(octet)) if chr(octet) in BASIC_TABLE and octet != ESCAPE else 0x80
+    for octet in range(256)
+)
+# str.encode("utf-16-be") looks the codec up by name on every call; this is the codec itself.
+_utf_16_be_encode: Final = codecs.utf_16_be_encode
+
+
 def encode_text(text: str, coding: str = "auto") -> EncodedText:
     """Encode `text` for short_message / message_payload.
 
@@ -39,11 +74,17 @@ def encode_text(text: str, coding: str = "auto") -> EncodedText:
     "latin1". Raises ValueError for an unknown coding or a text the forced coding cannot carry.
     """
     if coding == "auto":
+        if text.isascii():
+            # One translate from ASCII to GSM codes; an ASCII character that is no basic GSM
+            # character ({, `, a control character...) becomes 0x80 and sends the text on.
+            septets = text.encode("ascii").translate(_GSM_CODE_BY_ASCII)
+            if septets.isascii():
+                return _encoded_text(DataCoding.SMSC_DEFAULT, septets)
         coding = "gsm7" if is_gsm7(text) else "ucs2"
     if coding == "gsm7":
-        return EncodedText(DataCoding.SMSC_DEFAULT, encode_gsm7(text))
+        return _encoded_text(DataCoding.SMSC_DEFAULT, encode_gsm7(text))
     if coding == "ucs2":
-        return EncodedText(DataCoding.UCS2, text.encode("utf-16-be"))
+        return _encoded_text(DataCoding.UCS2, _utf_16_be_encode(text)[0])
     if coding == "latin1":
         return EncodedText(DataCoding.LATIN1, text.encode("latin-1"))
     if coding == "gsm7_packed":
@@ -59,7 +100,13 @@ def decode_text(data: bytes, data_coding: int) -> str:
     UCS-2 with an odd length or a lone surrogate shows U+FFFD for the damaged unit. Binary,
     unknown and reserved codings come back as Latin-1.
     """
+    if data_coding == _SMSC_DEFAULT and not data.translate(None, SEPTETS_READ_AS_ASCII):
+        # The usual receipt or MO text: what decode_gsm7 would return, two calls sooner.
+        return data.decode("ascii")
     return _DECODER_BY_CODING[data_coding & 0xFF](data)
+
+
+_SMSC_DEFAULT: Final = DataCoding.SMSC_DEFAULT
 
 
 def _smsc_default(data: bytes) -> str:

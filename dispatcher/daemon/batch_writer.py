@@ -6,6 +6,12 @@ as the previous write has finished, everything gathered since then goes in the n
 under load batches grow by themselves, and an idle daemon writes a single result within one
 loop tick). The write function is the store's, which retries through database outages: items
 are never dropped, they wait in memory.
+
+A writer built with `after=other` writes a batch only once `other` has written everything it
+was given before that batch was taken. Receipts use it to follow the parts they belong to: a
+receipt normally comes after its submit_sm_resp, whose parts were given to the parts writer
+then, so they are in the database before the receipt is written, and the receipt is matched
+at once instead of taking the detour through the pending-receipt table.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 
@@ -31,12 +37,17 @@ class BatchWriter(Generic[T]):
         *,
         metrics: Metrics | None = None,
         max_batch: int = 5000,
+        after: BatchWriter[Any] | None = None,
     ) -> None:
         self.name = name
         self._write = write
         self._metrics = metrics
         self._max_batch = max_batch
+        self._after = after
         self._items: list[T] = []
+        self._added = 0  # items ever added
+        self._handled = 0  # items ever handed to the write function and returned from it
+        self._batch_done = asyncio.Event()  # replaced by a fresh one after each batch
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -45,12 +56,14 @@ class BatchWriter(Generic[T]):
 
     def add(self, item: T) -> None:
         self._items.append(item)
+        self._added += 1
         self._idle.clear()
         self._wake.set()
 
     def extend(self, items: Sequence[T]) -> None:
         if items:
             self._items.extend(items)
+            self._added += len(items)
             self._idle.clear()
             self._wake.set()
 
@@ -66,11 +79,24 @@ class BatchWriter(Generic[T]):
         """Return once everything added so far is written."""
         await self._idle.wait()
 
+    @property
+    def added(self) -> int:
+        """Items ever added."""
+        return self._added
+
+    async def written_through(self, count: int) -> None:
+        """Return once the first `count` items ever added have been through the write
+        function (written, or logged as failed), or at once when this writer is not
+        running (nothing more would be written)."""
+        while self._handled < count and self._task is not None:
+            await self._batch_done.wait()
+
     async def close(self) -> None:
         """Write what is left, then stop."""
         await self.flush()
         self._closing = True
         task, self._task = self._task, None
+        self._batch_done.set()  # writers waiting on this one see it stopped
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -84,6 +110,8 @@ class BatchWriter(Generic[T]):
             while self._items:
                 batch = self._items[: self._max_batch]
                 del self._items[: self._max_batch]
+                if self._after is not None:
+                    await self._after.written_through(self._after.added)
                 started = loop.time()
                 try:
                     await self._write(batch)
@@ -95,4 +123,7 @@ class BatchWriter(Generic[T]):
                     self._metrics.db_write_seconds.labels(self.name).observe(
                         loop.time() - started
                     )
+                self._handled += len(batch)
+                done, self._batch_done = self._batch_done, asyncio.Event()
+                done.set()
             self._idle.set()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from dispatcher.clock import Clock
 from dispatcher.daemon.batch_writer import BatchWriter
@@ -52,6 +53,9 @@ class InboundHandler:
         self._metrics = metrics
         self._now = now
         self._reassembler = Reassembler(MO_REASSEMBLY_TTL_SECONDS, clock.monotonic)
+        # the receipts counter's child per (account, state), looked up once: labels() takes
+        # a lock and builds a key on every call, and this runs for every receipt
+        self._receipt_counters: dict[tuple[str, str], Counter] = {}
 
     def __call__(self, info: SessionInfo, pdu: Any) -> None:
         try:
@@ -73,7 +77,11 @@ class InboundHandler:
             return
         mode = self._modes.get(info.account, "auto")
         status = status_for_state(state)
-        self._metrics.receipts.labels(info.account, state or "none").inc()
+        key = (info.account, state or "none")
+        counter = self._receipt_counters.get(key)
+        if counter is None:
+            counter = self._receipt_counters[key] = self._metrics.receipts.labels(*key)
+        counter.inc()
         self._receipts.add(
             ReceiptRecord(
                 account=info.account,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -65,6 +66,8 @@ FALLBACK_POLL_SECONDS = 30.0
 FALLBACK_POLL_BATCH = 1000
 # While there is no room to send, the claimer looks again after this long.
 NO_ROOM_WAIT_SECONDS = 0.05
+# Claim batches a pool may hold unsent (see `Daemon._room`).
+UNSENT_BACKLOG_BATCHES = 2
 
 
 class Daemon:
@@ -380,11 +383,20 @@ class Daemon:
                              messages=withdrawn)
 
     def _room(self) -> int:
-        """How many more messages the pools can hold (the fallback queues are unbounded:
-        a provider batch takes thousands)."""
+        """How many more messages the pools can take (the fallback queues are unbounded:
+        a provider batch takes thousands).
+
+        A row is marked written when it is handed to a pool, so after a crash every row a
+        pool held unsent is in doubt too: resent, or `unknown` under that policy, though it
+        never left. The claimer therefore keeps each pool's unsent backlog within
+        `UNSENT_BACKLOG_BATCHES` claim batches (enough to keep the windows full while the
+        next claim runs) instead of filling `max_queue`."""
+        batch = self.config.daemon.claim_batch
         if not self.pools:
-            return self.config.daemon.claim_batch
-        return sum(pool.settings.max_queue - pool.held for pool in self.pools.values())
+            return batch
+        backlog = UNSENT_BACKLOG_BATCHES * batch
+        return sum(min(pool.settings.max_queue - pool.held, backlog - pool.queued)
+                   for pool in self.pools.values())
 
     async def _dispatch(self, rows: Sequence[ClaimedMessage]) -> None:
         assert self.store is not None
@@ -567,7 +579,7 @@ class Daemon:
         overdue = await self.store.take_overdue(
             older_than_seconds=self._db_seconds(daemon.query_after),
             requery_seconds=self._db_seconds(daemon.query_after),
-            limit=OVERDUE_BATCH, accounts=accounts)
+            limit=self._overdue_batch(len(accounts)), accounts=accounts)
         outcomes = []
         for part in overdue:
             route = self._routes.get(part.route)
@@ -584,6 +596,13 @@ class Daemon:
                 error_code=str(answer.error_code) if answer.error_code else None,
                 text="query_sm"))
         await self.store.record_part_outcomes(outcomes)
+
+    def _overdue_batch(self, accounts: int) -> int:
+        """Parts to query per round: what `query_rate` allows until the next round, so a
+        high configured rate is used (receipts lost in a crash come back that fast), and at
+        least OVERDUE_BATCH."""
+        per_round = self.config.daemon.query_rate * MAINTENANCE_INTERVAL_SECONDS * accounts
+        return max(OVERDUE_BATCH, math.ceil(per_round))
 
     async def _poll_fallback(self) -> None:
         """Status of messages an HTTP provider took (those APIs are polled, not pushed)."""

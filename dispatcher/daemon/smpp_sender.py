@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from prometheus_client import Counter
 
 from dispatcher.daemon.batch_writer import BatchWriter
 from dispatcher.metrics import Metrics
@@ -73,6 +74,9 @@ class SmppSender:
         self._metrics = metrics
         self._on_settled = on_settled
         self._divert = divert
+        # labels() takes a lock and builds a key on every call: look each (route, provider,
+        # status) child up once, it stays registered for the life of the process
+        self._counters: dict[tuple[str, str, str], Counter] = {}
 
     def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
         """Hand one message to the pool; the outcome is written when it comes. A full pool
@@ -102,7 +106,7 @@ class SmppSender:
         kind = outcome.kind
         if kind is OutcomeKind.ACCEPTED:
             self._sinks.submitted.add(self._submission(message.id, provider, outcome, route))
-            self._metrics.messages.labels(route.name, provider, "submitted").inc()
+            self._count(route.name, provider, "submitted")
         elif kind is OutcomeKind.REJECTED:
             self._final(message.id, MessageStatus.REJECTED, outcome, provider, route)
         elif kind is OutcomeKind.FAILED_RETRYABLE:
@@ -151,7 +155,14 @@ class SmppSender:
             if outcome.reason:
                 error_text += f" ({outcome.reason})"
         self._sinks.final.add(FinalResult(outbox_id, status, error_code, error_text, provider))
-        self._metrics.messages.labels(route.name, provider, status.value).inc()
+        self._count(route.name, provider, status.value)
+
+    def _count(self, route: str, provider: str, status: str) -> None:
+        key = (route, provider, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self._metrics.messages.labels(*key)
+        counter.inc()
 
     def _release(self, outbox_id: int, text: str, code: str | None = None) -> None:
         self._sinks.released.add(

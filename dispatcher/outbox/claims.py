@@ -9,9 +9,14 @@ The in-doubt marker, `dispatcher_written_at`, is set by `mark_written()` *before
 bytes are written to a provider. A row whose lease runs out with the marker set may have
 reached the provider; one without it certainly did not. So the duplicate bound under the
 "resend" policy is: a message is sent more than once only if a daemon died (or lost its lease)
-between `mark_written()` and recording the provider's answer, once per such event; at most
-the rows a daemon has marked written and not yet answered (its windows plus one batch) are
-exposed at any moment.
+between `mark_written()` and recording the provider's answer, once per such event. Exposed at
+any moment are the rows a daemon has marked written and whose answer is not yet recorded: the
+messages its pools hold (in a window, or queued: the daemon keeps two claim batches at most
+unsent per account, see `Daemon._room`) and the answers it has received but not yet written
+(results are written in batches, back to back). Of those, only the ones whose PDU reached the
+provider can arrive twice: the windows plus the received answers not yet written.
+tests/daemon/test_resilience_kill.py checks both after a kill -9 under load (hundreds of
+answers can be waiting for their write at that moment).
 
 Every statement here is a single round trip for the whole batch and safe to run twice.
 """

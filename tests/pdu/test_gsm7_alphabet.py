@@ -92,6 +92,21 @@ def test_decode_never_raises(data: bytes) -> None:
     assert isinstance(decode_gsm7(data), str)
 
 
+# ASCII-looking septets next to the ones where GSM and ASCII part ('@' is 0x00, '$' is 0x02,
+# 0x24 is '¤', 0x40 is '¡', 0x5B-0x60 and 0x7B-0x7F are letters with diacritics).
+ascii_looking = st.binary(max_size=200).map(
+    lambda data: bytes(b"Hi 09:.-\r\n\x00\x02\x24\x40\x5b\x60\x7b\x7f"[o % 18] for o in data)
+)
+
+
+@given(ascii_looking | septets)
+def test_decoding_reads_every_septet_by_the_basic_table(data: bytes) -> None:
+    # The shortcut that lets the ASCII codec read septets must agree with the table itself.
+    expected = "".join(BASIC_TABLE[octet] for octet in data if octet != 0x1B)
+    if 0x1B not in data:
+        assert decode_gsm7(data) == expected
+
+
 def test_packing_known_vector() -> None:
     # "hellohello" is the classic 3GPP example: E8 32 9B FD 46 97 D9 EC 37.
     assert pack_septets(encode_gsm7("hellohello")).hex() == "e8329bfd4697d9ec37"

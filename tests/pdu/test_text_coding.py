@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pdu.constants import DataCoding
-from pdu.gsm7 import unpack_septets
+from pdu.gsm7 import encode_gsm7, is_gsm7, unpack_septets
 from pdu.text import EncodedText, decode_text, encode_text
 
 
@@ -49,6 +51,24 @@ def test_forced_coding_that_cannot_carry_the_text_raises_value_error(
 def test_unknown_coding_raises_value_error() -> None:
     with pytest.raises(ValueError, match="unknown text coding"):
         encode_text("hi", "utf-8")
+
+
+# ASCII with the characters GSM lacks (`) or keeps in its extension table ({ ^ |), control
+# characters, Latin-1 letters GSM has and has not, Greek, Cyrillic and an emoji.
+mixed_text = st.text(
+    st.sampled_from(list("Hi 0@$_`{^|\x00\x1b\n\r\téüçÆΩЖ€😀")) | st.characters(max_codepoint=127),
+    max_size=80,
+)
+
+
+@given(mixed_text)
+def test_auto_picks_what_the_alphabet_test_says(text: str) -> None:
+    expected = (
+        EncodedText(DataCoding.SMSC_DEFAULT, encode_gsm7(text))
+        if is_gsm7(text)
+        else EncodedText(DataCoding.UCS2, text.encode("utf-16-be"))
+    )
+    assert encode_text(text) == expected
 
 
 @given(st.text(max_size=200))
@@ -94,3 +114,12 @@ def test_decode_never_raises(data: bytes, data_coding: int) -> None:
 def test_packed_text_decodes_after_unpacking() -> None:
     encoded = encode_text("hellohello", "gsm7_packed")
     assert decode_text(unpack_septets(encoded.data), encoded.data_coding) == "hellohello"
+
+
+def test_encode_text_gives_real_frozen_encoded_texts() -> None:
+    encoded = encode_text("Hello")
+    assert type(encoded) is EncodedText
+    assert encoded == EncodedText(0, b"Hello") and hash(encoded) == hash(EncodedText(0, b"Hello"))
+    assert repr(encoded) == repr(EncodedText(0, b"Hello"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        encoded.data = b"x"  # type: ignore[misc]

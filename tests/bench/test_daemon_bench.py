@@ -1,0 +1,33 @@
+"""The daemon benchmark, end to end at a small size: it starts PostgreSQL, the simulator and
+the daemon, every message ends delivered, the latency part measures every row, and nothing is
+written to RESULTS.md with --no-write."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGES = 300
+LATENCY_ROWS = 5
+
+
+def test_a_small_run_delivers_everything_and_measures_latency() -> None:
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    before = results.read_text() if results.exists() else None
+    finished = subprocess.run(
+        [sys.executable, "-m", "benchmarks.daemon_bench", "--messages", str(MESSAGES),
+         "--latency-rows", str(LATENCY_ROWS), "--no-write"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    table = finished.stdout
+    assert f"| messages final / added | {MESSAGES} / {MESSAGES} |" in table
+    assert f"| of them delivered (receipt matched) | {MESSAGES} |" in table
+    rate = re.search(r"end to end with receipts\*\* \| \*\*([\d,]+)\*\*", table)
+    assert rate is not None and int(rate.group(1).replace(",", "")) > 0
+    p50 = re.search(rf"p50 ms \({LATENCY_ROWS} single rows, idle daemon\)\W+([\d.]+)", table)
+    assert p50 is not None and float(p50.group(1)) > 0
+    assert (results.read_text() if results.exists() else None) == before
