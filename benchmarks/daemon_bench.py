@@ -487,16 +487,16 @@ Where the time goes, and what changed:
   `labels()` look-ups were about 8 % (now cached in the sender and the receipt handler; the
   engine's observer in dispatcher/metrics.py still makes two per response).
 - Latency: the idle daemon's path is NOTIFY -> claim (a commit) -> in-doubt marker (a second
-  commit) -> submit_sm. Each commit waits for its WAL flush and, on busy cores, for a CPU:
-  with unchanged code, runs of this benchmark during development measured a p50 from 8 to
-  29 ms and 1,500 to 1,700 messages/s, following the other jobs' load.
+  commit) -> submit_sm. Each commit waits for its WAL flush and, on busy cores, for a CPU.
+- Run to run, the rate follows the other jobs' load: 1,500 to 1,700 messages/s over the last
+  runs during development, with the CPU per message steadier (190-220 µs in the daemon).
 
 Ready but not switched on (dispatcher/daemon/runner.py wires them). Measured with the daemon
 in one process and the change patched in, 30,000 messages, load average about 5:
 
 - `claim(..., written=True)` in place of claim + `mark_written` when the in-doubt policy is
   "resend" (the default; there the marker only changes the text a requeued row carries):
-  PostgreSQL -30 µs per message, INSERT-to-wire p50 7-8 ms instead of 14-20 ms.
+  PostgreSQL -30 µs per message, INSERT-to-wire p50 2.4-3.7 ms instead of 4-6 ms.
 - `BatchWriter(..., after=self.submitted)` for the receipts writer: no receipt takes the
   pending detour; daemon -10 µs and PostgreSQL -10 µs per message.
 - Labelled children cached in `EngineMetrics.submit_response`: daemon -5 µs per message.

@@ -8,6 +8,7 @@ counts come from a periodic query, never from a scrape.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
@@ -99,6 +100,9 @@ class EngineMetrics(EngineObserver):
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
+        # per-response series, looked up once (a labels() call per PDU costs microseconds)
+        self._submits: dict[tuple[str, int, int], Any] = {}
+        self._latency: dict[str, Any] = {}
 
     def session_state(self, info: SessionInfo, state: SessionState) -> None:
         self.m.session_up.labels(info.account, str(info.slot), f"{info.host}:{info.port}",
@@ -112,8 +116,16 @@ class EngineMetrics(EngineObserver):
         self.m.reconnects.labels(info.account, "failure" if after_failure else "drop").inc()
 
     def submit_response(self, info: SessionInfo, command_status: int, latency: float) -> None:
-        self.m.submits.labels(info.account, str(info.slot), status_name(command_status)).inc()
-        self.m.submit_latency.labels(info.account).observe(latency)
+        key = (info.account, info.slot, command_status)
+        submits = self._submits.get(key)
+        if submits is None:
+            submits = self._submits[key] = self.m.submits.labels(
+                info.account, str(info.slot), status_name(command_status))
+        submits.inc()
+        histogram = self._latency.get(info.account)
+        if histogram is None:
+            histogram = self._latency[info.account] = self.m.submit_latency.labels(info.account)
+        histogram.observe(latency)
 
     def window_occupancy(self, info: SessionInfo, in_flight: int, window: int) -> None:
         self.m.window_occupancy.labels(info.account, str(info.slot)).set(in_flight)

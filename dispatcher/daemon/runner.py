@@ -345,7 +345,8 @@ class Daemon:
                 await self.clock.sleep(NO_ROOM_WAIT_SECONDS)
                 continue
             rows = await self.store.claim(self.daemon_id, min(config.claim_batch, room),
-                                          self._db_seconds(config.lease_seconds), routes)
+                                          self._db_seconds(config.lease_seconds), routes,
+                                          written=self._resend_in_doubt_everywhere())
             if not rows:
                 await self._waiter.wait()
                 continue
@@ -435,8 +436,11 @@ class Daemon:
             self.final.add(result)
         if not sendable:
             return
-        # The in-doubt marker goes down before any byte of these messages goes out.
-        await self.store.mark_written(self.daemon_id, [m.id for m in sendable])
+        # The in-doubt marker goes down before any byte of these messages goes out (under
+        # "resend" everywhere the claim itself set it: a crash then requeues the rows either
+        # way, and the round trip is saved).
+        if not self._resend_in_doubt_everywhere():
+            await self.store.mark_written(self.daemon_id, [m.id for m in sendable])
         for message in sendable:
             self._in_flight.add(message.id)
             self._drained.clear()
@@ -499,7 +503,10 @@ class Daemon:
         self.released: BatchWriter[Release] = BatchWriter(
             "release", release, metrics=self.metrics)
         self.receipts: BatchWriter[ReceiptRecord] = BatchWriter(
-            "record_receipts", store.record_receipts, metrics=self.metrics)
+            # after the parts they refer to, so a receipt rarely has to wait in the table
+            # of pending receipts for its part
+            "record_receipts", store.record_receipts, metrics=self.metrics,
+            after=self.submitted)
         self.incoming: BatchWriter[IncomingMessage] = BatchWriter(
             "store_incoming", store.store_incoming, metrics=self.metrics)
         self._writers: list[BatchWriter[object]] = [
@@ -639,6 +646,11 @@ class Daemon:
         self.notifier.watchdog()
 
     # -- what operators see ----------------------------------------------------------------
+
+    def _resend_in_doubt_everywhere(self) -> bool:
+        daemon_policy = self.config.daemon.in_doubt
+        return all((route.in_doubt or daemon_policy) == "resend"
+                   for route in self.config.routes.values())
 
     def _db_seconds(self, seconds: float) -> float:
         """A duration for PostgreSQL, which keeps real time (leases, ages): the same as
