@@ -3,8 +3,10 @@
 The daemon runs as `python -m dispatcher run --config FILE` on the real clock, the simulator
 in this process. At the kill, the rows the daemon had claimed are `sending`; those whose
 in-doubt marker was down may have reached the SMSC. After the restart every row must be
-delivered; a message may have been accepted twice only if its row was in doubt at the kill,
-and no more of them than the daemon had written and not yet seen answered (its windows).
+delivered, start-up recovery must have put back exactly the rows left claimed, a message may
+have been accepted twice only if the SMSC had accepted it and its row was still in doubt at
+the kill, and the rows in doubt must stay within the bound dispatcher/outbox/claims.py states
+(the windows, two claim batches held unsent, the answers not yet written).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ MESSAGES = 6_000
 BINDS = 2
 WINDOW = 50
 CLAIM_BATCH = 200
+RATE_LIMIT = 500  # submit_sm per second per session
 DAEMON_ID = "crash-test"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,6 +64,9 @@ password = "{PASSWORD}"
 hosts = ["127.0.0.1:{port}"]
 binds = {json.dumps(["trx"] * BINDS)}
 window = {WINDOW}
+# slower than the daemon can claim, so claims would run ahead of the wire without the
+# daemon's cap on what a pool holds unsent
+rate_limit = {RATE_LIMIT}
 
 [routes.default]
 smpp = "main"

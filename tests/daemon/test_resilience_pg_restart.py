@@ -29,6 +29,7 @@ from tests.daemon.resilience_support import (
 
 MESSAGES = 5_000
 BINDS = 2
+RATE_LIMIT = 20  # submit_sm per clock second (50 ms) per session: 800 a second in all
 # Events that show the daemon met the outage and worked through it.
 _OUTAGE_EVENTS = frozenset({"outbox.retry", "outbox.listen_lost", "outbox.slot_connection_lost"})
 
@@ -78,7 +79,9 @@ async def test_a_daemon_rides_out_postgresql_restarts(
         await start_daemon(daemon_config(
             own_dsn, simulator.port, daemon__lease_seconds=200,  # 10 s of real time
             smpp__accounts__main__binds=["trx"] * BINDS,
-            smpp__accounts__main__response_timeout=300))
+            smpp__accounts__main__response_timeout=300,
+            # the run lasts a few seconds, so both outages fall in the middle of it
+            smpp__accounts__main__rate_limit=RATE_LIMIT))
         await wait_for(lambda: simulator.bound_count("dispatcher") == BINDS, 20, "both binds")
         binds_before = len(simulator.recording.binds)
         assert await slot_locks_held(own_dsn) == BINDS
@@ -89,10 +92,12 @@ async def test_a_daemon_rides_out_postgresql_restarts(
         with structlog.testing.capture_logs() as logs:
             await wait_for(lambda: accepted() >= MESSAGES // 3, 60, "a third sent")
             await asyncio.to_thread(server.restart)
+            assert accepted() < MESSAGES * 2 // 3, "the restart came too late"
             await wait_for(lambda: accepted() >= MESSAGES * 2 // 3, 60, "sending again")
             await asyncio.to_thread(server.kill)
             await asyncio.sleep(0.2)  # down for a moment, as after a crash
             await asyncio.to_thread(server.start)
+            assert accepted() < MESSAGES, "the crash came after the run"
             db = await asyncpg.connect(own_dsn)
             await wait_all_final(db, MESSAGES, timeout=90)
         assert _OUTAGE_EVENTS & {entry["event"] for entry in logs}, "no outage was noticed"

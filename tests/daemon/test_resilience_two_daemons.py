@@ -28,6 +28,7 @@ from tests.daemon.resilience_support import (
 MESSAGES = 6_000
 BINDS_EACH = 3
 WINDOW = 20
+RATE_LIMIT = 5  # submit_sm per clock second (10 ms) per session: 2,000 a second in all
 
 
 def submitted_by(daemon: Daemon) -> float:
@@ -61,6 +62,8 @@ async def test_two_daemons_share_the_work_and_four_sessions(
                 smpp__accounts__main__binds=["trx"] * BINDS_EACH,
                 smpp__accounts__main__window=WINDOW,
                 smpp__accounts__main__response_timeout=300,
+                # the run lasts a few seconds, so the stop falls in the middle of it
+                smpp__accounts__main__rate_limit=RATE_LIMIT,
             )
 
         first = await start_daemon(config("daemon-a"))
@@ -76,6 +79,8 @@ async def test_two_daemons_share_the_work_and_four_sessions(
         await wait_for(lambda: sum(simulator.recording.accepted_counts.values())
                        >= MESSAGES // 3, 60, "a third of the messages")
         await first.stop()
+        assert await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'queued'"), (
+            "the stop came after the run")
         # a clean stop hands back every row it claimed, not after its lease
         assert await db.fetchval(
             "SELECT count(*) FROM outbox WHERE dispatcher_lease_owner = 'daemon-a'") == 0
