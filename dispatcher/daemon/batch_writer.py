@@ -53,6 +53,7 @@ class BatchWriter(Generic[T]):
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._stored: asyncio.Future[None] | None = None  # see `stored()`
 
     def add(self, item: T) -> None:
         self._items.append(item)
@@ -79,6 +80,13 @@ class BatchWriter(Generic[T]):
         """Return once everything added so far is written."""
         await self._idle.wait()
 
+    def stored(self) -> asyncio.Future[None]:
+        """A future done once every item added so far has been through the write function.
+        One future serves all the items added between two batches (cheap per item)."""
+        if self._stored is None:
+            self._stored = asyncio.get_running_loop().create_future()
+        return self._stored
+
     @property
     def added(self) -> int:
         """Items ever added."""
@@ -97,6 +105,8 @@ class BatchWriter(Generic[T]):
         self._closing = True
         task, self._task = self._task, None
         self._batch_done.set()  # writers waiting on this one see it stopped
+        if self._stored is not None and not self._stored.done():
+            self._stored.set_result(None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -110,6 +120,9 @@ class BatchWriter(Generic[T]):
             while self._items:
                 batch = self._items[: self._max_batch]
                 del self._items[: self._max_batch]
+                stored = None
+                if not self._items:  # this batch holds every item its future stands for
+                    stored, self._stored = self._stored, None
                 if self._after is not None:
                     await self._after.written_through(self._after.added)
                 started = loop.time()
@@ -126,4 +139,6 @@ class BatchWriter(Generic[T]):
                 self._handled += len(batch)
                 done, self._batch_done = self._batch_done, asyncio.Event()
                 done.set()
+                if stored is not None and not stored.done():
+                    stored.set_result(None)
             self._idle.set()

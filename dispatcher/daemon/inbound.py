@@ -1,14 +1,17 @@
 """What arrives from the SMSC: delivery receipts and incoming (MO) messages.
 
-The session has already answered every deliver_sm/data_sm with status 0 before handing it up
-(seed 004_80a28bca441860d4.txt L2932-2934), so nothing here may block or raise back into it:
-receipts and MO messages are turned into records and handed to batch writers. A crash between
-the answer and the batch write (a few milliseconds) can lose a receipt; the overdue query_sm
-refresh (`daemon.query_after`) recovers the outcome of such a message.
+Every deliver_sm/data_sm is answered with status 0 (seed 004_80a28bca441860d4.txt
+L2932-2934); nothing here may block or raise back into the session. Receipts and whole MO
+messages become records for the batch writers, and the handler returns the writer's `stored()`
+future: the session holds the answer until the record is in PostgreSQL (a few milliseconds;
+`inbound_ack_timeout` at most), so after a crash the SMSC delivers again what was not stored
+instead of it being lost. A part of an unfinished multipart MO is answered at once (it lives
+in memory until its set is complete).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -57,24 +60,25 @@ class InboundHandler:
         # a lock and builds a key on every call, and this runs for every receipt
         self._receipt_counters: dict[tuple[str, str], Counter] = {}
 
-    def __call__(self, info: SessionInfo, pdu: Any) -> None:
+    def __call__(self, info: SessionInfo, pdu: Any) -> asyncio.Future[None] | None:
+        """Record the PDU; returns what the session's answer waits for (None: nothing)."""
         try:
             receipt = receipt_from_pdu(pdu)
             if receipt is not None:
-                self._on_receipt(info, receipt.message_id, receipt.state, receipt.error,
-                                 receipt.text)
-            else:
-                self._on_mo(info, pdu)
+                return self._on_receipt(info, receipt.message_id, receipt.state,
+                                        receipt.error, receipt.text)
+            return self._on_mo(info, pdu)
         except Exception:
             log.exception("inbound_pdu_not_understood", session=str(info))
+            return None
 
     def _on_receipt(
         self, info: SessionInfo, message_id: str | None, state: str | None,
         error: str | None, text: str | None,
-    ) -> None:
+    ) -> asyncio.Future[None] | None:
         if not message_id:
             log.warning("receipt_without_message_id", session=str(info), state=state)
-            return
+            return None
         mode = self._modes.get(info.account, "auto")
         status = status_for_state(state)
         key = (info.account, state or "none")
@@ -93,8 +97,9 @@ class InboundHandler:
                 text=text,
             )
         )
+        return self._receipts.stored()
 
-    def _on_mo(self, info: SessionInfo, pdu: Any) -> None:
+    def _on_mo(self, info: SessionInfo, pdu: Any) -> asyncio.Future[None] | None:
         source = str(getattr(pdu, "source_addr", ""))
         destination = str(getattr(pdu, "destination_addr", ""))
         data_coding = int(getattr(pdu, "data_coding", 0))
@@ -107,7 +112,7 @@ class InboundHandler:
                 data_coding,
             )
             if body is None:
-                return  # more parts to come
+                return None  # more parts to come
             parts = total
         else:
             raw = bytes(getattr(pdu, "short_message", b""))
@@ -131,6 +136,7 @@ class InboundHandler:
                 details={"data_coding": data_coding, "session": str(info)},
             )
         )
+        return self._incoming.stored()
 
     def expire(self) -> int:
         """Drop incomplete multipart sets past their time to live."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, cast
 
 import structlog
@@ -58,7 +58,10 @@ _INVALID_COMMAND_NACK: Final = encode(
 # An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-batch checks use this alias.
 _BOUND: Final = SessionState.BOUND
 
-InboundHandler = Callable[[SessionInfo, Any], None]
+# Called with every decoded deliver_sm / data_sm. It may return an awaitable that completes
+# once the message is stored: the session then holds the answer until it does (or for
+# `inbound_ack_timeout` at most), so an acknowledged message is never only in memory.
+InboundHandler = Callable[[SessionInfo, Any], "Awaitable[object] | None"]
 
 
 class WorkSource(Protocol):
@@ -309,15 +312,20 @@ class SmppSession(asyncio.Protocol):
         if command_id == pdus.DeliverSm.command_id or command_id == pdus.DataSm.command_id:
             # seed L2932-2934: ack with status 0, always, before anything else happens to it.
             ack = _DELIVER_SM_RESP if command_id == pdus.DeliverSm.command_id else _DATA_SM_RESP
-            self._queue(with_sequence(ack, seq))
+            ack = with_sequence(ack, seq)
             try:
                 pdu = decode(frame)
             except PDUError as exc:
+                self._queue(ack)
                 log.warning(
                     "smpp.undecodable_inbound_acked", session=str(self.info), error=str(exc)
                 )
                 return
-            self._hand_up(pdu)
+            stored = self._hand_up(pdu)
+            if stored is None:
+                self._queue(ack)
+            else:
+                self._ack_when_stored(ack, stored)
         elif command_id == pdus.EnquireLink.command_id:
             self._queue(with_sequence(_ENQUIRE_LINK_RESP, seq))
         elif command_id == pdus.Unbind.command_id:
@@ -337,13 +345,30 @@ class SmppSession(asyncio.Protocol):
             )
             self._queue(with_sequence(_INVALID_COMMAND_NACK, seq))
 
-    def _hand_up(self, pdu: Any) -> None:
+    def _hand_up(self, pdu: Any) -> Awaitable[object] | None:
         if self._on_inbound is None:
-            return
+            return None
         try:
-            self._on_inbound(self.info, pdu)
+            return self._on_inbound(self.info, pdu)
         except Exception:
             log.exception("smpp.inbound_handler_failed", session=str(self.info))
+            return None
+
+    def _ack_when_stored(self, ack: bytes, stored: Awaitable[object]) -> None:
+        """Status 0 whatever happens; only the moment waits for the store (bounded)."""
+        future = asyncio.ensure_future(stored)
+        sent = False
+
+        def answer(*_: object) -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                timer.cancel()
+                if self._state is not SessionState.CLOSED:
+                    self._queue(ack)
+
+        timer = self._clock.call_later(self.settings.inbound_ack_timeout, answer)
+        future.add_done_callback(answer)
 
     def _late_response(self, command_id: int, seq: int) -> None:
         log.warning(

@@ -54,6 +54,8 @@ REGISTERED_DELIVERY: Final = 0x01
 # Our choices where the seed gives no figure (spec §1.6 lists them as unspecified).
 ENQUIRE_LINK_TIMEOUT: Final = 30.0  # the seed gives no enquire_link_resp timeout
 RESPONSE_TIMEOUT: Final = 30.0
+# How long a deliver_sm_resp may wait for its message to be stored (see inbound_ack_timeout).
+INBOUND_ACK_TIMEOUT: Final = 5.0
 BIND_TIMEOUT: Final = 15.0
 UNBIND_TIMEOUT: Final = 5.0
 WINDOW: Final = 10  # seed 004_80a28bca441860d4.txt L2922: the client chooses the window
@@ -144,6 +146,10 @@ class AccountSettings:
     status_overrides: Mapping[int, StatusAction | str] = field(default_factory=dict)
     tls: ssl.SSLContext | None = None
     max_command_length: int = 65536
+    # An inbound handler may ask the session to hold a deliver_sm_resp until the message is
+    # stored (so a crash makes the SMSC deliver it again instead of losing it); the answer,
+    # always status 0 (seed L2932-2934), goes out after at most this long in any case.
+    inbound_ack_timeout: float = INBOUND_ACK_TIMEOUT
 
     def __post_init__(self) -> None:
         where = f"account {self.name!r}"

@@ -3,6 +3,7 @@ cannot be framed resets that one session."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -95,3 +96,42 @@ async def test_query_sm_returns_the_message_state(
     with pytest.raises(QueryFailed) as failure:
         await pool.query("does-not-exist", "Shop")
     assert failure.value.command_status == CommandStatus.ESME_RQUERYFAIL
+
+
+async def test_the_answer_waits_until_the_handler_has_stored_the_message(
+    make_sim: SimFactory, make_pool: PoolFactory
+) -> None:
+    """A handler returning an awaitable holds the deliver_sm_resp (status 0) until it is done,
+    so an SMSC redelivers what a crash kept from being stored."""
+    sim = await make_sim()
+    stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_inbound(info: SessionInfo, pdu: Any) -> asyncio.Future[None]:
+        return stored
+
+    # (the test clock runs 1000x fast: the ack timeout must not be what releases it)
+    pool = await make_pool(account(sim.port, binds=["trx"], inbound_ack_timeout=1e6),
+                           on_inbound=on_inbound)
+    await bound(pool)
+    sending = asyncio.ensure_future(sim.send_mo(SYSTEM_ID, "79031234567", "Shop", "hold me"))
+    await wait_for(lambda: len(sim.recording.delivers) == 1)
+    await asyncio.sleep(0.05)
+    assert sim.recording.delivers[0].ack_status is None  # not answered yet
+    stored.set_result(None)
+    assert await sending == [CommandStatus.ESME_ROK]
+
+
+async def test_an_answer_never_waits_longer_than_the_ack_timeout(
+    make_sim: SimFactory, make_pool: PoolFactory
+) -> None:
+    sim = await make_sim()
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pool = await make_pool(account(sim.port, binds=["trx"], inbound_ack_timeout=5.0),
+                           on_inbound=lambda info, pdu: never)
+    await bound(pool)
+    # the database "never" answers: status 0 still goes out, after 5 clock seconds
+    assert await sim.send_mo(SYSTEM_ID, "79031234567", "Shop", "db down") == [
+        CommandStatus.ESME_ROK]
+    record = sim.recording.delivers[0]
+    assert record.ack_status == CommandStatus.ESME_ROK
+    never.cancel()
