@@ -23,7 +23,7 @@ FINAL = ("delivered", "undeliverable", "expired", "rejected", "failed", "unknown
 def daemon_config(dsn: str, sim_port: int, **overrides: Any) -> Config:
     raw: dict[str, Any] = {
         "database": {"dsn": dsn},
-        "daemon": {"id": "test-daemon", "lease_seconds": 60, "poll_interval": 5,
+        "daemon": {"id": "test-daemon", "lease_seconds": 3000, "poll_interval": 5,
                    "drain_timeout": 5},
         "metrics": {"listen": "127.0.0.1:0"},
         "smpp": {"accounts": {"main": {

@@ -22,7 +22,7 @@ def extras_config(dsn: str, **sections: Any) -> Config:
     """A daemon without SMPP accounts; `sections` are added whole (providers, routes, ...)."""
     raw: dict[str, Any] = {
         "database": {"dsn": dsn},
-        "daemon": {"id": "extras-daemon", "lease_seconds": 60, "poll_interval": 1,
+        "daemon": {"id": "extras-daemon", "lease_seconds": 3000, "poll_interval": 1,
                    "drain_timeout": 2, "balance_interval": 0},
         "metrics": {"listen": "127.0.0.1:0"},
     }

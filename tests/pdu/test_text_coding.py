@@ -87,6 +87,8 @@ def test_auto_round_trips_any_text(text: str) -> None:
         (b"\xff\x00", 0x04, "\xff\x00"),  # binary: Latin-1 keeps every octet
         ("Привет".encode("iso8859_5"), 0x06, "Привет"),
         ("Привет".encode("utf-16-be"), 0x08, "Привет"),
+        (b"Hi", 0x08, "\u4869"),  # octets that read as ASCII are still UCS-2 under 8
+        (b"Hi", 0xE0, "\u4869"),
         (b"Hi\x00", 0xF1, "Hi@"),  # message class 1, GSM alphabet
         (b"Hi\x00", 0xF0, "Hi@"),  # flash, GSM alphabet
         (b"\x01\x02", 0xF5, "\x01\x02"),  # message class group, 8-bit data

@@ -265,6 +265,25 @@ def test_a_value_that_does_not_fit_the_wire_is_a_pdu_error_naming_the_field(
     assert field in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        "service_type",
+        "source_addr",
+        "destination_addr",
+        "schedule_delivery_time",
+        "validity_period",
+    ],
+)
+@pytest.mark.parametrize("cls", [SubmitSm, DeliverSm])
+def test_a_nul_in_any_c_octet_string_of_a_short_message_pdu_is_named(
+    cls: type[SubmitSm], field: str
+) -> None:
+    with pytest.raises(PDUError) as caught:
+        encode(cls(**{field: "a\x00b"}))  # type: ignore[arg-type]
+    assert f"{field} holds a NUL" in str(caught.value)
+
+
 def test_encoding_something_that_is_not_a_pdu_is_a_pdu_error() -> None:
     with pytest.raises(PDUError, match="not an SMPP PDU"):
         encode("submit_sm")  # type: ignore[arg-type]
