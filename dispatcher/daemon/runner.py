@@ -45,7 +45,6 @@ from dispatcher.outbox.records import (
     Release,
     Submission,
 )
-from dispatcher.outbox.slots import AdvisorySlotGuard
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.outbox.validation import InvalidMessage, ValidatedMessage, validate_message
 from dispatcher.sd_notify import SystemdNotifier
@@ -96,7 +95,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._waiter: OutboxWaiter | None = None
-        self._locks: AdvisorySlotGuard | None = None
+        self._locks: SharedSlotGuard | None = None
         self._http_runner: object | None = None
         self.http_port: int | None = None
         self.ready = False
@@ -128,8 +127,7 @@ class Daemon:
                  requeued_in_doubt=report.requeued_in_doubt, unknown=report.marked_unknown,
                  failed=report.failed)
         self._start_writers(store)
-        self._locks = AdvisorySlotGuard(dsn, clock=self.clock)
-        guard = SharedSlotGuard(self._locks, self.clock)
+        self._locks = guard = SharedSlotGuard(dsn, self.clock, self._drop_session)
         inbound = InboundHandler(
             receipt_id_modes={
                 name: account.receipt_id_format or account.message_id_format
@@ -482,6 +480,13 @@ class Daemon:
                  status=outcome.status_name)
         self.fallback.send(message, fallback_route)
         return True
+
+    def _drop_session(self, account: str, slot: int) -> None:
+        """This daemon lost the lock of a session slot: that session goes, so the provider's
+        four sessions per account hold across daemons."""
+        pool = self.pools.get(account)
+        if pool is not None:
+            pool.drop_session(slot, "the session's lock in PostgreSQL was lost")
 
     def _settled(self, outbox_id: int) -> None:
         self._in_flight.discard(outbox_id)

@@ -7,6 +7,8 @@ bind takes whichever lock slot is free and waits (polling) while all four are he
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dispatcher.clock import Clock
 from dispatcher.outbox.slots import AdvisorySlotGuard
 
@@ -15,12 +17,26 @@ SLOT_RETRY_SECONDS = 5.0
 
 
 class SharedSlotGuard:
-    """The engine's `SlotGuard` on top of PostgreSQL advisory locks."""
+    """The engine's `SlotGuard` on top of PostgreSQL advisory locks.
 
-    def __init__(self, locks: AdvisorySlotGuard, clock: Clock) -> None:
-        self._locks = locks
+    A lock can be lost while its session runs (the database was away longer than the lock's
+    grace period, and another daemon may have taken it): `lock_lost` then has that session
+    closed through `drop_session(account, slot)`; it reconnects and waits for a free lock.
+    """
+
+    def __init__(
+        self, dsn: str, clock: Clock, drop_session: Callable[[str, int], None]
+    ) -> None:
+        self._locks = AdvisorySlotGuard(dsn, clock=clock, on_lost=self.lock_lost)
         self._clock = clock
         self._lock_of: dict[tuple[str, int], int] = {}
+        self._drop_session = drop_session
+
+    def lock_lost(self, account: str, lock_slot: int) -> None:
+        for (held_account, slot), held_lock in list(self._lock_of.items()):
+            if held_account == account and held_lock == lock_slot:
+                del self._lock_of[(held_account, slot)]
+                self._drop_session(account, slot)
 
     async def acquire(self, account: str, slot: int) -> None:
         while True:
@@ -34,3 +50,6 @@ class SharedSlotGuard:
         lock_slot = self._lock_of.pop((account, slot), None)
         if lock_slot is not None:
             await self._locks.release(account, lock_slot)
+
+    async def close(self) -> None:
+        await self._locks.close()

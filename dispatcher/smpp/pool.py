@@ -151,6 +151,7 @@ class SmppPool:
         self._senders: list[_SlotWork] = []  # slots with a bound tx/trx session
         self._returning = ReturnToPrimary()
         self._runners: list[SlotRunner] = []
+        self._dropping: set[asyncio.Future[None]] = set()
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -506,6 +507,17 @@ class SmppPool:
                 if not waiter.done():
                     waiter.set_result(None)
             self._room_waiters.clear()
+
+    def drop_session(self, slot: int, reason: str) -> None:
+        """Close one slot's session gracefully (e.g. its session lock across daemons was
+        lost); the slot reconnects under the usual rules, asking its guard again."""
+        runner = self._runners[slot] if 0 <= slot < len(self._runners) else None
+        if runner is not None and runner.session is not None:
+            log.warning("smpp.session_dropped", session=str(runner.session.info), reason=reason)
+            task = asyncio.ensure_future(
+                runner.session.close(self.settings.response_timeout, reason))
+            self._dropping.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._dropping.discard)
 
     def set_rate_limit(self, rate: float | None) -> None:
         """Change the per-session submit rate (messages/s; None: unlimited) without touching

@@ -103,3 +103,20 @@ async def test_two_daemons_share_the_work_and_four_sessions(
         assert not recording.violations, recording.violations[:5]
     finally:
         await simulator.stop()
+
+
+async def test_a_lost_session_lock_closes_that_session_and_it_comes_back(
+    migrated_dsn: str, simulator: SmscSimulator, start_daemon: Any
+) -> None:
+    """If PostgreSQL drops the advisory lock of a running session (it was away too long and
+    another daemon may hold the slot now), that one session is closed and binds again once it
+    holds a lock."""
+    running = await start_daemon(daemon_config(migrated_dsn, simulator.port))
+    await simulator.wait_until(lambda: simulator.bound_count("dispatcher") == 2, timeout=20)
+    binds_before = len(simulator.recording.binds)
+    guard = running.daemon._locks
+    account, slot = next(iter(guard._lock_of))
+    guard.lock_lost(account, guard._lock_of[(account, slot)])
+    await simulator.wait_until(lambda: len(simulator.recording.binds) > binds_before, timeout=30)
+    await simulator.wait_until(lambda: simulator.bound_count("dispatcher") == 2, timeout=30)
+    assert simulator.recording.max_concurrent_binds[SYSTEM_ID] <= 2
