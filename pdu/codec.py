@@ -134,6 +134,7 @@ def _encode_short_message_frame(p: ShortMessagePdu) -> bytes:
         or "\x00" in source_addr
         or "\x00" in destination_addr
         or "\x00" in schedule_delivery_time
+        or "\x00" in validity_period
     ):
         raise ValueError("NUL inside a C-octet string")
     short_message = p.short_message
@@ -506,9 +507,10 @@ def _decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
 
 # The mandatory part of a submit_sm / deliver_sm body up to sm_length, matched over the frame
 # decoded as latin-1 (one character per octet): the five C-octet strings, and the one-octet
-# fields between them in four runs that become ints in one encode, in one C-level pass.
+# fields between them in four runs that become ints in one encode, in one C-level pass. The
+# possessive *+ spares the engine its backtracking bookkeeping (a string ends at its NUL anyway).
 _SHORT_MESSAGE_FIELDS: Final = re.compile(
-    r"([^\0]*)\0(..)([^\0]*)\0(..)([^\0]*)\0(...)([^\0]*)\0([^\0]*)\0(.....)", re.DOTALL
+    r"([^\0]*+)\0(..)([^\0]*+)\0(..)([^\0]*+)\0(...)([^\0]*+)\0([^\0]*+)\0(.....)", re.DOTALL
 )
 
 
@@ -568,9 +570,23 @@ def _decode_short_message_pdu(
     pdu.data_coding = data_coding
     pdu.sm_default_msg_id = sm_default_msg_id
     pdu.short_message = b[start:end]
-    pdu.tlvs = _decode_tlvs(b, end) if end < size else {}
     pdu.sequence_number = sequence_number
     pdu.command_status = command_status
+    # The loop of _decode_tlvs, inlined: a deliver_sm receipt carries two or three TLVs, and
+    # the call would cost as much as one of them. A malformed TLV section goes to
+    # _decode_tlvs, which raises the error that names the fault.
+    tlvs: dict[int, bytes] = {}
+    pos = end
+    unpack = _unpack_tlv_header
+    try:
+        while pos < size:
+            tag, length = unpack(b, pos)
+            pos += 4
+            tlvs[tag] = b[pos : pos + length]
+            pos += length
+    except struct.error:
+        pos = -1
+    pdu.tlvs = tlvs if pos == size else _decode_tlvs(b, end)
     return pdu
 
 

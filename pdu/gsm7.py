@@ -79,11 +79,13 @@ _SLOT_MAP: Final = codecs.charmap_build(_SLOT_TABLE)
 # Decoding table for codecs.charmap_decode: a lone ESC is never looked up here (escape pairs are
 # cut out first); octets 0x80-0xFF are not septets and become U+FFFD.
 _DECODE_BASIC: Final = BASIC_TABLE.replace("\x1b", " ") + "\ufffd" * 128
+
 SEPTETS_READ_AS_ASCII: Final = bytes(
     code for code, character in enumerate(BASIC_TABLE) if code != ESCAPE and ord(character) == code
 )
 """The septets whose GSM character is the ASCII character of the same code (letters, digits,
 space, LF, CR and the shared punctuation): a text made of these alone reads the same in both."""
+
 _ESCAPE_PAIR: Final = re.compile(rb"(\x1b[\x00-\xff]?)")
 # The fast path for well-formed text: each ESC + extension code becomes a marker octet 0x80+i
 # that the second table reads as the extension character.

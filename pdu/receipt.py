@@ -54,14 +54,16 @@ _STAT_ALIASES: Final[dict[str, str]] = {
     "REJECTED": "REJECTD",
 }
 
-# Appendix B as written: lower-case keys one space apart, 10- or 12-digit dates (captured as
-# YYMMDD and hhmm[ss]), "text" or "Text" last. Every value but the text is a single word, so no
-# key can hide inside one: the scanner would cut this text at the same places.
+# Appendix B as written: lower-case keys one space apart, values of printable ASCII, 10- or
+# 12-digit dates (captured as YYMMDD and hhmm[ss]), "text" or "Text" last. Every value but the
+# text is a single word, so no key can hide inside one: the scanner would cut this text at the
+# same places. ([!-~] rather than \S, and the possessive *+ and ?+ that give nothing back,
+# spare the regex engine a Unicode lookup per character and its backtracking bookkeeping.)
 _APPENDIX_B: Final = re.compile(
-    r"id:(\S*) sub:(\S*) dlvrd:(\S*)"
-    r" submit date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?)"
-    r" done date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?)"
-    r" stat:(\S*) err:(\S*) [Tt]ext:(.*)",
+    r"id:([!-~]*+) sub:([!-~]*+) dlvrd:([!-~]*+)"
+    r" submit date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?+)"
+    r" done date:([0-9]{6})([0-9]{4}(?:[0-9]{2})?+)"
+    r" stat:([!-~]*+) err:([!-~]*+) [Tt]ext:(.*)",
     re.DOTALL,
 )
 
@@ -70,11 +72,9 @@ _APPENDIX_B: Final = re.compile(
 # the words. The pattern runs over the reversed text, where every key starts with the ":" that
 # the regex engine can jump to, rather than being tried at every position of the text.
 _REVERSED_KEY: Final = re.compile(
-    r"(:\s*(?:di|bus|drvld|etad[ _]?timbus|etad[ _]?enod|tats|rre|txet))(?=\s|\Z)",
+    r"(:\s*+(?:di|bus|drvld|etad[ _]?timbus|etad[ _]?enod|tats|rre|txet))(?=\s|\Z)",
     re.IGNORECASE,
 )
-
-_TEXT_FIELDS: Final = 8  # id, stat, err, submit date, done date, sub, dlvrd, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,38 +102,36 @@ class _ReceiptDraft:
     """A Receipt being filled in: the same slots without the frozen __setattr__, so that the
     hot path sets them as plain attributes and then turns the object into the Receipt it is
     laid out as (Python allows a __class__ change between classes of the same layout). A frozen
-    dataclass's own __init__ pays an object.__setattr__ call per field: twice the cost."""
+    dataclass's own __init__ pays an object.__setattr__ call per field: twice the cost.
+
+    While the text is being read, `state` holds the stat word as written."""
 
     __slots__ = Receipt.__slots__
+    message_id: str | None
+    state: str | None
+    message_state: int | None
+    error: str | None
+    network_error_code: bytes | None
+    submit_date: datetime | None
+    done_date: datetime | None
+    sub: str | None
+    dlvrd: str | None
+    text: str | None
 
 
-def _new_receipt(
-    message_id: str | None,
-    state: str | None,
-    message_state: int | None,
-    error: str | None,
-    network_error_code: bytes | None,
-    submit_date: datetime | None,
-    done_date: datetime | None,
-    sub: str | None,
-    dlvrd: str | None,
-    text: str | None,
-) -> Receipt:
-    """Receipt(...), for the hot path."""
-    draft: Any = _ReceiptDraft()
-    draft.message_id = message_id
-    draft.state = state
-    draft.message_state = message_state
-    draft.error = error
-    draft.network_error_code = network_error_code
-    draft.submit_date = submit_date
-    draft.done_date = done_date
-    draft.sub = sub
-    draft.dlvrd = dlvrd
-    draft.text = text
-    draft.__class__ = Receipt
-    receipt: Receipt = draft
-    return receipt
+def _blank_draft() -> _ReceiptDraft:
+    """A draft with every field None (a receipt told by its TLVs alone)."""
+    draft = _ReceiptDraft()
+    for name in _ReceiptDraft.__slots__:
+        setattr(draft, name, None)
+    return draft
+
+
+def _finished(draft: _ReceiptDraft) -> Receipt:
+    """The Receipt a draft with every field set is laid out as."""
+    receipt: Any = draft
+    receipt.__class__ = Receipt
+    return receipt  # type: ignore[no-any-return]
 
 
 def is_receipt(esm_class: int) -> bool:
@@ -149,23 +147,12 @@ def parse_receipt_text(text: str | bytes) -> Receipt | None:
     """
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    read = _read_text(text)
-    if read is None:
+    draft = _read_text(text)
+    if draft is None:
         return None
-    message_id, stat, error, submit_date, done_date, sub, dlvrd, body = read
-    state = _state_word(stat)
-    return _new_receipt(
-        message_id,
-        state,
-        None if state is None else MESSAGE_STATE_BY_STAT.get(state),
-        error,
-        None,
-        submit_date,
-        done_date,
-        sub,
-        dlvrd,
-        body,
-    )
+    state = draft.state = _state_word(draft.state)
+    draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
+    return _finished(draft)
 
 
 _RECEIPTED_MESSAGE_ID: Final = Tag.RECEIPTED_MESSAGE_ID
@@ -173,7 +160,6 @@ _MESSAGE_STATE: Final = Tag.MESSAGE_STATE
 _NETWORK_ERROR_CODE: Final = Tag.NETWORK_ERROR_CODE
 _MESSAGE_PAYLOAD: Final = Tag.MESSAGE_PAYLOAD
 _RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
-_NOTHING_READ: Final = (None,) * _TEXT_FIELDS
 
 
 def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
@@ -193,7 +179,7 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
     body = (pdu.short_message if isinstance(pdu, ShortMessagePdu) else b"") or tlvs.get(
         _MESSAGE_PAYLOAD, b""
     )
-    read = _read_text(decode_text(body, pdu.data_coding)) if body else None
+    draft = _read_text(decode_text(body, pdu.data_coding)) if body else None
     raw_state = tlvs.get(_MESSAGE_STATE)
     if raw_state is None:
         tlv_state = None
@@ -201,45 +187,26 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
         tlv_state = raw_state[0]
     else:
         tlv_state = int.from_bytes(raw_state, "big") if 1 <= len(raw_state) <= 8 else None
-    if read is None:
+    if draft is None:
         if tlv_id is None and tlv_state is None:
             return None
-        read = _NOTHING_READ
-    message_id, stat, error, submit_date, done_date, sub, dlvrd, text = read
+        draft = _blank_draft()
     if tlv_state is None:
-        state = _state_word(stat)
-        message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
+        state = draft.state = _state_word(draft.state)
+        draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
     else:
-        message_state = tlv_state
-        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(stat)
-    return _new_receipt(
-        tlv_id or message_id,
-        state,
-        message_state,
-        error,
-        tlvs.get(_NETWORK_ERROR_CODE),
-        submit_date,
-        done_date,
-        sub,
-        dlvrd,
-        text,
-    )
+        draft.message_state = tlv_state
+        draft.state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(draft.state)
+    if tlv_id is not None:
+        draft.message_id = tlv_id
+    draft.network_error_code = tlvs.get(_NETWORK_ERROR_CODE)
+    return _finished(draft)
 
 
-_ReadText = tuple[
-    str | None,  # id (first word)
-    str | None,  # stat (first word, as written)
-    str | None,  # err
-    datetime | None,  # submit date
-    datetime | None,  # done date
-    str | None,  # sub
-    str | None,  # dlvrd
-    str | None,  # text, to the end
-]
-
-
-def _read_text(text: str) -> _ReadText | None:
-    """The fields of a receipt text, or None when it has neither an id nor a stat key."""
+def _read_text(text: str) -> _ReceiptDraft | None:
+    """A draft of what a receipt text says, or None when the text has neither an id nor a stat
+    key. Its state is the stat word as written (None when absent) and its message_state is not
+    set yet: the callers settle both from the stat word or the TLVs."""
     standard = _APPENDIX_B.fullmatch(text)
     if standard is not None:
         (
@@ -254,39 +221,39 @@ def _read_text(text: str) -> _ReadText | None:
             error,
             body,
         ) = standard.groups()
+        draft = _ReceiptDraft()
+        draft.message_id = message_id or None
+        draft.state = stat or None
+        draft.error = error or None
+        draft.network_error_code = None
         # The dates as ISO 8601 basic format (20240131T1259), which datetime reads in C with
         # the range checks of its constructor.
         try:
-            submit_date: datetime | None = _from_iso(f"20{submit_day}T{submit_time}")
+            draft.submit_date = _from_iso(f"20{submit_day}T{submit_time}")
         except ValueError:
-            submit_date = None
+            draft.submit_date = None
         try:
-            done_date: datetime | None = _from_iso(f"20{done_day}T{done_time}")
+            draft.done_date = _from_iso(f"20{done_day}T{done_time}")
         except ValueError:
-            done_date = None
-        return (
-            message_id or None,
-            stat or None,
-            error or None,
-            submit_date,
-            done_date,
-            sub or None,
-            dlvrd or None,
-            body.lstrip().rstrip("\x00"),
-        )
+            draft.done_date = None
+        draft.sub = sub or None
+        draft.dlvrd = dlvrd or None
+        draft.text = body.lstrip().rstrip("\x00")
+        return draft
     found = _scan(text)
     if "id" not in found and "stat" not in found:
         return None
-    return (
-        _token(found.get("id")),
-        _token(found.get("stat")),
-        _token(found.get("err")),
-        _date(_token(found.get("submitdate"))),
-        _date(_token(found.get("donedate"))),
-        _token(found.get("sub")),
-        _token(found.get("dlvrd")),
-        found.get("text"),
-    )
+    draft = _ReceiptDraft()
+    draft.message_id = _token(found.get("id"))
+    draft.state = _token(found.get("stat"))
+    draft.error = _token(found.get("err"))
+    draft.network_error_code = None
+    draft.submit_date = _date(_token(found.get("submitdate")))
+    draft.done_date = _date(_token(found.get("donedate")))
+    draft.sub = _token(found.get("sub"))
+    draft.dlvrd = _token(found.get("dlvrd"))
+    draft.text = found.get("text")
+    return draft
 
 
 def _scan(text: str) -> dict[str, str]:

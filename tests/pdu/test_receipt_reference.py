@@ -84,18 +84,26 @@ def test_the_standard_layout_reads_as_the_reference_reads_it(
     assert parse_receipt_text(receipt) == reference.parse_receipt_text(receipt)
 
 
+# Printable ASCII words, ":" and key names included: what the one-match reader takes.
+ascii_word = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=10)
+padded_text = st.tuples(
+    st.sampled_from(["", " ", " \t "]), st.text(max_size=20), st.sampled_from(["", "\x00"])
+).map("".join)
+
+
+@settings(max_examples=150)
 @given(
-    st.from_regex(r"[0-9]{1,10}", fullmatch=True),
-    day_and_time,
-    day_and_time,
-    st.sampled_from(["DELIVRD", "undeliv", "Expired", "x"]),
+    st.tuples(ascii_word, ascii_word, ascii_word, day_and_time, day_and_time, ascii_word),
+    ascii_word,
+    padded_text,
 )
 def test_the_standard_layout_is_read_by_the_one_match_reader(
-    message_id: str, submit: str, done: str, stat: str
+    values: tuple[str, ...], error: str, text: str
 ) -> None:
+    message_id, sub, dlvrd, submit, done, stat = values
     receipt = (
-        f"id:{message_id} sub:001 dlvrd:001 submit date:{submit} done date:{done} "
-        f"stat:{stat} err:000 text:Hello"
+        f"id:{message_id} sub:{sub} dlvrd:{dlvrd} submit date:{submit} done date:{done} "
+        f"stat:{stat} err:{error} text:{text}"
     )
     assert _APPENDIX_B.fullmatch(receipt) is not None
     assert parse_receipt_text(receipt) == reference.parse_receipt_text(receipt)

@@ -303,6 +303,19 @@ def test_encoding_something_that_is_not_a_pdu_is_a_pdu_error() -> None:
         (with_header(CommandId.BIND_TRANSMITTER, b"sys\0pw\0\0\x34"), "bind_transmitter"),
         (with_header(CommandId.DELIVER_SM_RESP, b"\0" + bytes.fromhex("1401 0009 00")), "TLV"),
         (with_header(CommandId.DELIVER_SM_RESP, b"\0\x14\x01\x00"), "stray octets"),
+        (
+            with_header(
+                CommandId.DELIVER_SM,
+                encode(DeliverSm())[16:] + bytes.fromhex("0427 0001 02 1401 0009 00"),
+            ),
+            "TLV 0x1401 of 9 octets runs past",
+        ),
+        (
+            with_header(
+                CommandId.SUBMIT_SM, encode(SubmitSm())[16:] + bytes.fromhex("0427 0001 02 14")
+            ),
+            "1 stray octets",
+        ),
         (with_header(CommandId.REPLACE_SM, b"1\0\x05\x01A\0\0\0\x01\x00\x09ab"), "runs past"),
     ],
 )
