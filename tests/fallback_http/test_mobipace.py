@@ -208,7 +208,9 @@ async def test_a_foreign_request_in_flight_is_waited_out(
         foreign_answer = await (await foreign).json()
     assert foreign_answer["StatusCode"] == 101
     assert result.outcome is SendOutcome.ACCEPTED
-    assert sim.answers[104] == 1  # our first try met the other request, and was repeated
+    # our first try met the other request and was repeated after a wait (on a loaded machine
+    # the other request may still run at the first repeat: the client waits out 104 3 times)
+    assert 1 <= sim.answers[104] <= 3
 
 
 async def test_reauthorizes_on_103_and_repeats_once(
