@@ -30,35 +30,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import platform
 import random
-import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import asyncpg
 
-from benchmarks.engine_bench import percentiles, process_cpu_seconds
+from benchmarks.support import (
+    RESULTS,
+    ROOT,
+    percentiles,
+    process_cpu_seconds,
+    simulator_process,
+    stop_process,
+    write_results_section,
+)
 from dispatcher.clock import SystemClock
 from dispatcher.outbox.migrate import migrate
 from dispatcher.pg.admin import create_database
 from dispatcher.pg.embedded import EmbeddedPostgres
 from dispatcher.smsc_sim import SimConfig, SmscSimulator
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 DATABASE = "bench"
 SYSTEM_ID = "bench"
 PASSWORD = "bench-password"  # a throw-away simulator account
@@ -146,38 +149,6 @@ def postgres_cpu_seconds(server: EmbeddedPostgres) -> float:
         elif parent == postmaster:
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
-
-
-@contextlib.contextmanager
-def simulator_process() -> Iterator[tuple[int, int]]:
-    """`smsc-sim` in its own process; yields (port, pid)."""
-    env = dict(os.environ, SMSC_SIM_ACCOUNTS=f"{SYSTEM_ID}:{PASSWORD}")
-    command = [
-        sys.executable, "-m", "dispatcher", "smsc-sim", "--host", "127.0.0.1", "--port", "0",
-        "--no-record", "--receipt-delay", str(RECEIPT_DELAY_SECONDS),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"listening on [\d.]+:(\d+)", line)
-        if match is None:
-            raise RuntimeError(f"the simulator did not start: {line!r}")
-        yield int(match.group(1)), process.pid
-    finally:
-        stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def free_port() -> int:
@@ -316,7 +287,8 @@ async def measure_throughput(
     rows = message_mix(messages)
     connection = await asyncpg.connect(dsn)
     try:
-        with simulator_process() as (sim_port, sim_pid):
+        with simulator_process(SYSTEM_ID, PASSWORD, "--no-record", "--receipt-delay",
+                               str(RECEIPT_DELAY_SECONDS)) as (sim_port, sim_pid):
             daemon = DaemonProcess(workdir, dsn, sim_port, "throughput")
             await daemon.start()
             try:
@@ -503,17 +475,6 @@ in one process and the change patched in, 30,000 messages, load average about 5:
 """
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) the "## Daemon" section of RESULTS.md, leaving the others alone."""
-    results = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Daemon\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(results):
-        results = pattern.sub(lambda _: text, results, count=1)
-    else:
-        results = results.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(results.rstrip("\n") + "\n")
-
-
 async def run_all(args: argparse.Namespace, workdir: Path) -> tuple[Throughput, Latency]:
     server = EmbeddedPostgres(durable=True)
     await asyncio.to_thread(server.start)
@@ -553,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads = (load_before, os.getloadavg()[0])
     print(table(throughput, latency))
     if not args.no_write:
-        write_section(section(throughput, latency, command.strip(), loads))
+        write_results_section("Daemon", section(throughput, latency, command.strip(), loads))
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
     return 0
 

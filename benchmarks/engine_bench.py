@@ -27,17 +27,21 @@ import gc
 import logging
 import os
 import platform
-import re
-import statistics
-import subprocess
 import sys
 import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from benchmarks.support import (
+    RESULTS,
+    ROOT,
+    percentiles,
+    process_cpu_seconds,
+    simulator_process,
+    write_results_section,
+)
 from dispatcher.smpp import (
     AccountSettings,
     EngineObserver,
@@ -49,8 +53,6 @@ from dispatcher.smpp import (
 )
 from pdu.segmentation import split_text
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SYSTEM_ID = "bench"
 PASSWORD = "bench"  # aiosmpplib refuses passwords over 8 characters
 TEXT = "Benchmark message 0123456789"
@@ -85,49 +87,7 @@ class LatencyObserver(EngineObserver):
         self.latencies.append(latency)
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentiles(values: Sequence[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return (values[0] * 1000, values[0] * 1000) if values else (0.0, 0.0)
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49] * 1000, cuts[98] * 1000
-
-
 # ---- the simulator process ------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def simulator() -> Any:
-    env = dict(os.environ, SMSC_SIM_ACCOUNTS=f"{SYSTEM_ID}:{PASSWORD}")
-    command = [
-        sys.executable, "-m", "dispatcher", "smsc-sim",
-        "--host", "127.0.0.1", "--port", "0", "--no-receipts", "--no-record",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"listening on [\d.]+:(\d+)", line)
-        if match is None:
-            raise RuntimeError(f"the simulator did not start: {line!r}")
-        yield int(match.group(1)), process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # ---- our engine -----------------------------------------------------------------------------
@@ -296,17 +256,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace (or add) the "## Engine" section of RESULTS.md, leaving the others alone."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Engine\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
-
-
 def section(results: list[Result], command: str) -> str:
     ours = [r for r in results if r.engine == "smpp-dispatcher"]
     theirs = [r for r in results if r.engine != "smpp-dispatcher"]
@@ -378,13 +327,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # the engine logs per session event, never per message; keep the table readable
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with simulator() as (port, sim_pid):
+    with simulator_process(SYSTEM_ID, PASSWORD, "--no-receipts", "--no-record") as (
+        port, sim_pid
+    ):
         print(table([]), flush=True)
         results = uvloop.run(run_all(args, port, sim_pid))
     print()
     print(table(results))
     if not args.no_write:
-        write_section(section(results, command.strip()))
+        write_results_section("Engine", section(results, command.strip()))
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
     return 0
 
