@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 
 import structlog
 
@@ -30,17 +28,16 @@ from dispatcher.daemon.inbound import InboundHandler
 from dispatcher.daemon.providers import build_sender
 from dispatcher.daemon.slot_locks import SharedSlotGuard
 from dispatcher.daemon.smpp_sender import ResultSinks, SmppRoute, SmppSender
+from dispatcher.daemon.status_refresh import StatusRefresh
 from dispatcher.daemon.viber_sender import VIBER_CHANNELS
 from dispatcher.http_server import build_app, start_http_server
 from dispatcher.metrics import EngineMetrics, Metrics
 from dispatcher.outbox.notify import OutboxWaiter
-from dispatcher.outbox.receipt_states import status_for_state
 from dispatcher.outbox.records import (
     ClaimedMessage,
     FinalResult,
     IncomingMessage,
     InDoubtPolicy,
-    PartOutcome,
     ReceiptRecord,
     Release,
     Submission,
@@ -48,21 +45,15 @@ from dispatcher.outbox.records import (
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.outbox.validation import InvalidMessage, ValidatedMessage, validate_message
 from dispatcher.sd_notify import SystemdNotifier
-from dispatcher.smpp.errors import PoolClosed, QueryFailed
+from dispatcher.smpp.errors import PoolClosed
 from dispatcher.smpp.outcome import SubmitOutcome
 from dispatcher.smpp.pool import SmppPool
-from pdu.receipt import STAT_BY_MESSAGE_STATE
 
 log = structlog.get_logger()
 
 MAINTENANCE_INTERVAL_SECONDS = 5.0
 STATS_INTERVAL_SECONDS = 15.0
 PENDING_SWEEP_INTERVAL_SECONDS = 30.0
-OVERDUE_BATCH = 100
-# Messages sent through an HTTP provider are polled for their status after this long, and
-# again after the same time while they stay in progress.
-FALLBACK_POLL_SECONDS = 30.0
-FALLBACK_POLL_BATCH = 1000
 # While there is no room to send, the claimer looks again after this long.
 NO_ROOM_WAIT_SECONDS = 0.05
 # Claim batches a pool may hold unsent (see `Daemon._room`).
@@ -169,6 +160,11 @@ class Daemon:
             self._http_runner = runner
             self.http_port = int(runner.addresses[0][1]) if runner.addresses else None
         await self.extras.start(self._every)
+        assert self.fallback is not None
+        self._refresh = StatusRefresh(
+            store=store, pools=self.pools, senders=self.fallback.senders,
+            config=lambda: self.config, routes=lambda: self._routes, clock=self.clock,
+            round_seconds=MAINTENANCE_INTERVAL_SECONDS)
         self._waiter = OutboxWaiter(dsn, clock=self.clock, poll_seconds=config.daemon.poll_interval)
         await self._waiter.start()
         self._tasks = [
@@ -181,9 +177,11 @@ class Daemon:
                                 name="stats"),
             asyncio.create_task(self._every(PENDING_SWEEP_INTERVAL_SECONDS, self._sweep),
                                 name="sweep"),
-            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._query_overdue),
+            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS,
+                                            self._refresh.query_overdue),
                                 name="overdue"),
-            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS, self._poll_fallback),
+            asyncio.create_task(self._every(MAINTENANCE_INTERVAL_SECONDS,
+                                            self._refresh.poll_fallback),
                                 name="fallback-status"),
         ]
         if self.notifier.watchdog_interval:
@@ -577,75 +575,6 @@ class Daemon:
             self.metrics.outbox_rows.labels(count.status.value, count.route).set(count.count)
         self.metrics.receipts_unmatched.set(stats.pending_receipts)
         self.notifier.status(self._status_line())
-
-    async def _query_overdue(self) -> None:
-        """query_sm for parts whose receipt is late (seed L2974-2975: query_sm is supported;
-        the rate is ours to set)."""
-        assert self.store is not None
-        daemon = self.config.daemon
-        if daemon.query_rate <= 0:
-            return
-        accounts = [name for name, pool in self.pools.items() if pool.bound_sessions]
-        if not accounts:
-            return
-        overdue = await self.store.take_overdue(
-            older_than_seconds=self._db_seconds(daemon.query_after),
-            requery_seconds=self._db_seconds(daemon.query_after),
-            limit=self._overdue_batch(len(accounts)), accounts=accounts)
-        outcomes = []
-        for part in overdue:
-            route = self._routes.get(part.route)
-            source = part.source or (route.source if route else None) or ""
-            try:
-                answer = await self.pools[part.account].query(part.raw_message_id, source)
-            except (QueryFailed, KeyError) as exc:
-                log.info("query_sm_failed", outbox_id=part.outbox_id, reason=str(exc))
-                continue
-            state = STAT_BY_MESSAGE_STATE.get(answer.message_state)
-            outcomes.append(PartOutcome(
-                outbox_id=part.outbox_id, part_index=part.part_index,
-                status=status_for_state(state), at=datetime.now(UTC), state=state,
-                error_code=str(answer.error_code) if answer.error_code else None,
-                text="query_sm"))
-        await self.store.record_part_outcomes(outcomes)
-
-    def _overdue_batch(self, accounts: int) -> int:
-        """Parts to query per round: what `query_rate` allows until the next round, so a
-        high configured rate is used (receipts lost in a crash come back that fast), and at
-        least OVERDUE_BATCH."""
-        per_round = self.config.daemon.query_rate * MAINTENANCE_INTERVAL_SECONDS * accounts
-        return max(OVERDUE_BATCH, math.ceil(per_round))
-
-    async def _poll_fallback(self) -> None:
-        """Status of messages an HTTP provider took (those APIs are polled, not pushed)."""
-        assert self.store is not None and self.fallback is not None
-        senders = self.fallback.senders
-        if not senders:
-            return
-        overdue = await self.store.take_overdue(
-            older_than_seconds=self._db_seconds(FALLBACK_POLL_SECONDS),
-            requery_seconds=self._db_seconds(FALLBACK_POLL_SECONDS),
-            limit=FALLBACK_POLL_BATCH, accounts=sorted(senders))
-        by_provider: dict[str, dict[str, tuple[int, int]]] = {}
-        for part in overdue:
-            by_provider.setdefault(part.account, {})[part.raw_message_id] = (
-                part.outbox_id, part.part_index)
-        outcomes = []
-        for provider, parts in by_provider.items():
-            try:
-                reports = await senders[provider].query_status(sorted(parts))
-            except Exception as problem:
-                log.warning("fallback_status_failed", provider=provider, error=str(problem))
-                continue
-            for report in reports:
-                where = parts.get(report.provider_id)
-                if where is None or not report.is_final:
-                    continue
-                outcomes.append(PartOutcome(
-                    outbox_id=where[0], part_index=where[1], status=report.status,
-                    at=datetime.now(UTC), state=report.code, error_code=report.code,
-                    text=report.text))
-        await self.store.record_part_outcomes(outcomes)
 
     async def _watchdog(self) -> None:
         self.notifier.watchdog()
