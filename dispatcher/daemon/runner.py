@@ -131,14 +131,14 @@ class Daemon:
         )
         observer = EngineMetrics(self.metrics)
         sinks = ResultSinks(self.submitted, self.final, self.released)
-        self.fallback = FallbackDispatcher(
+        self.fallback = fallback = FallbackDispatcher(
             {name: build_sender(name, provider, self.clock)
              for name, provider in config.providers.items()
              if provider.type in SMS_PROVIDER_TYPES},
             sinks, self.metrics, self.clock, self._settled,
         )
-        self.fallback.start()
-        self.extras = BeyondSms(config, store=store, sms_senders=self.fallback.senders,
+        fallback.start()
+        self.extras = BeyondSms(config, store=store, sms_senders=fallback.senders,
                                 sinks=sinks, metrics=self.metrics, clock=self.clock,
                                 on_settled=self._settled)
         for name, account in config.smpp.accounts.items():
@@ -160,9 +160,8 @@ class Daemon:
             self._http_runner = runner
             self.http_port = int(runner.addresses[0][1]) if runner.addresses else None
         await self.extras.start(self._every)
-        assert self.fallback is not None
         self._refresh = StatusRefresh(
-            store=store, pools=self.pools, senders=self.fallback.senders,
+            store=store, pools=self.pools, senders=fallback.senders,
             config=lambda: self.config, routes=lambda: self._routes, clock=self.clock,
             round_seconds=MAINTENANCE_INTERVAL_SECONDS)
         self._waiter = OutboxWaiter(dsn, clock=self.clock, poll_seconds=config.daemon.poll_interval)
