@@ -58,10 +58,19 @@ RETURNING {_CLAIMED_COLUMNS}
 _CLAIM_ANY_ROUTE = _CLAIM.format(route_filter="")
 _CLAIM_ROUTES = _CLAIM.format(route_filter="AND route = ANY($5::text[])")
 
+# The rows are locked in id order (the batched result writes look rows up by id too): a
+# renewal that locked them in scan order could deadlock with a result batch, which costs a
+# retry and about a second.
 _RENEW_ALL = """
 UPDATE outbox
 SET dispatcher_lease_until = now() + make_interval(secs => $2)
-WHERE status = 'sending' AND dispatcher_lease_owner = $1
+WHERE id = ANY(ARRAY(
+    SELECT id FROM outbox
+    WHERE status = 'sending' AND dispatcher_lease_owner = $1
+    ORDER BY id
+    FOR UPDATE
+))
+  AND status = 'sending' AND dispatcher_lease_owner = $1
 RETURNING id
 """
 
