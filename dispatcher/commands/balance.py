@@ -16,13 +16,13 @@ import argparse
 import asyncio
 import sys
 
+from dispatcher.commands.outbox_access import CommandError
 from dispatcher.commands.provider_clients import (
-    CommandFailed,
     add_config_argument,
     read_config,
     sms_clients,
-    table,
 )
+from dispatcher.commands.text_table import text_table
 from dispatcher.config import Config
 from dispatcher.fallback.account_readings import (
     DEFAULT_READ_TIMEOUT_SECONDS,
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = read_config(args.config)
         readings = asyncio.run(read_all(config, args.timeout))
-    except CommandFailed as error:
+    except CommandError as error:
         print(f"balance: {error}", file=sys.stderr)
         return error.exit_code
     print(render(readings))
@@ -61,7 +61,7 @@ async def read_all(config: Config, timeout: float) -> list[Reading[Balance]]:
 
 
 def render(readings: list[Reading[Balance]]) -> str:
-    return table(
+    return text_table(
         ("PROVIDER", "BALANCE", "CURRENCY", "ERROR"),
         [(r.provider, None if r.value is None else f"{r.value.amount:g}",
           None if r.value is None else r.value.currency, r.error) for r in readings])

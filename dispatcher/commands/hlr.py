@@ -22,13 +22,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dispatcher.commands.outbox_access import CommandError
 from dispatcher.commands.provider_clients import (
-    CommandFailed,
+    USAGE_EXIT,
     add_config_argument,
     read_config,
     sms_clients,
-    table,
 )
+from dispatcher.commands.text_table import text_table
 from dispatcher.config import HLR_PROVIDER_TYPES, Config
 from dispatcher.fallback.base import ChannelError
 from dispatcher.fallback.devino_hlr import DevinoHlrClient, HlrResult, NumberVerdict, RestApi
@@ -47,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         numbers = list(args.numbers) + (read_numbers(Path(args.file)) if args.file else [])
         if not numbers:
-            raise CommandFailed("give numbers as arguments or with --file")
+            raise CommandError("give numbers as arguments or with --file", USAGE_EXIT)
         config = read_config(args.config)
         results = asyncio.run(look_up(config, numbers))
-    except CommandFailed as error:
+    except CommandError as error:
         print(f"hlr: {error}", file=sys.stderr)
         return error.exit_code
     print(render(results))
@@ -62,7 +63,7 @@ def read_numbers(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise CommandFailed(f"cannot read {path}: {error}") from None
+        raise CommandError(f"cannot read {path}: {error}", USAGE_EXIT) from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -71,9 +72,10 @@ def hlr_provider(config: Config) -> str:
         return config.hlr.provider
     capable = config.providers_of(HLR_PROVIDER_TYPES)
     if len(capable) != 1:
-        raise CommandFailed(
+        raise CommandError(
             "set hlr.provider: " + (f"several providers can do HLR ({', '.join(capable)})"
-                                    if capable else "no devino_rest provider is configured"))
+                                    if capable else "no devino_rest provider is configured"),
+            USAGE_EXIT)
     return capable[0]
 
 
@@ -86,7 +88,7 @@ async def look_up(config: Config, numbers: Sequence[str]) -> list[HlrResult]:
         try:
             results = await client.lookup(numbers)
         except ChannelError as error:
-            raise CommandFailed(f"{provider}: {error}") from None
+            raise CommandError(f"{provider}: {error}", USAGE_EXIT) from None
     store = await OutboxStore.open(config.database.dsn.get_secret_value())
     try:
         await store.store_hlr(records(provider, results))
@@ -109,6 +111,6 @@ def records(provider: str, results: Sequence[HlrResult]) -> list[HlrRecord]:
 
 
 def render(results: Sequence[HlrResult]) -> str:
-    return table(("NUMBER", "VERDICT", "STATE", "COUNTRY", "OPERATOR", "DESCRIPTION"),
+    return text_table(("NUMBER", "VERDICT", "STATE", "COUNTRY", "OPERATOR", "DESCRIPTION"),
                  [(r.number, r.verdict.value, r.state_code, r.country, r.operator,
                    r.description) for r in results])

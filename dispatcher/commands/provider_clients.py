@@ -1,5 +1,5 @@
 """What the `balance`, `stats` and `hlr` commands share: the configuration, a client for each
-configured provider (closed afterwards), and a plain-text table.
+configured provider (closed afterwards).
 
 Nothing here prints a secret: configuration errors name keys, provider errors are the
 clients' `ChannelError` texts (which never carry credentials).
@@ -12,17 +12,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from dispatcher.clock import Clock, SystemClock
+from dispatcher.commands.outbox_access import CommandError
 from dispatcher.config import SMS_PROVIDER_TYPES, Config, ConfigError, load_config
 from dispatcher.daemon.providers import build_sender
 from dispatcher.fallback.base import FallbackSender
 
-
-class CommandFailed(Exception):
-    """One line for stderr; the command returns `exit_code`."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+# What these commands refuse (a bad file, bad arguments) exits 2, like a usage error.
+USAGE_EXIT = 2
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +29,7 @@ def read_config(path: str) -> Config:
     try:
         return load_config(path)
     except ConfigError as error:
-        raise CommandFailed(str(error)) from None
+        raise CommandError(str(error), USAGE_EXIT) from None
 
 
 @asynccontextmanager
@@ -50,13 +46,3 @@ async def sms_clients(
     finally:
         for client in clients.values():
             await client.close()
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns, empty cells for None."""
-    cells = [[str(h) for h in headers]]
-    cells += [["" if value is None else str(value) for value in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(value.ljust(width) for value, width in zip(row, widths,
-                                                                             strict=True)).rstrip()
-                     for row in cells)

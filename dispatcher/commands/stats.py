@@ -14,13 +14,14 @@ import asyncio
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
+from dispatcher.commands.outbox_access import CommandError
 from dispatcher.commands.provider_clients import (
-    CommandFailed,
+    USAGE_EXIT,
     add_config_argument,
     read_config,
     sms_clients,
-    table,
 )
+from dispatcher.commands.text_table import text_table
 from dispatcher.config import Config
 from dispatcher.fallback.account_readings import (
     DEFAULT_READ_TIMEOUT_SECONDS,
@@ -48,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         start, end = parse_moment(args.start, end=False), parse_moment(args.end, end=True)
         if end < start:
-            raise CommandFailed("--to is before --from")
+            raise CommandError("--to is before --from", USAGE_EXIT)
         config = read_config(args.config)
         readings = asyncio.run(read_all(config, start, end, args.timeout))
-    except CommandFailed as error:
+    except CommandError as error:
         print(f"stats: {error}", file=sys.stderr)
         return error.exit_code
     print(f"from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC")
@@ -68,7 +69,8 @@ def parse_moment(text: str, *, end: bool) -> datetime:
             return moment + timedelta(days=1, seconds=-1) if end else moment
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandFailed(f"{text!r} is not a date (YYYY-MM-DD) or an ISO time") from None
+        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO time",
+                           USAGE_EXIT) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -90,4 +92,4 @@ def render(readings: list[Reading[DevinoStatistics]]) -> str:
         values = [None] * len(COLUMNS) if r.value is None else [
             getattr(r.value, column) for column in COLUMNS]
         rows.append((r.provider, *values, r.error))
-    return table(("PROVIDER", *(c.upper() for c in COLUMNS), "ERROR"), rows)
+    return text_table(("PROVIDER", *(c.upper() for c in COLUMNS), "ERROR"), rows)

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from dispatcher.commands.outbox_access import (
     outbox_connection,
     resolve_dsn,
 )
+from dispatcher.commands.text_table import text_table
 from dispatcher.outbox.records import OutboxStats
 from dispatcher.outbox.stats import read_stats
 from dispatcher.status import MessageStatus
@@ -107,7 +107,7 @@ def _counts_section(stats: OutboxStats) -> str:
         columns = [sum(by_cell.get((r, s), 0) for r in routes) for s in statuses]
         rows.append(["all routes", *map(_number, columns), _number(sum(columns))])
     headers = ["route", *(status.value for status in statuses), "total"]
-    return "Messages by route and status\n" + _table(headers, rows, right_from=1)
+    return "Messages by route and status\n" + text_table(headers, rows, right_from=1)
 
 
 def _receipts_line(stats: OutboxStats) -> str:
@@ -129,25 +129,7 @@ def _errors_section(stats: OutboxStats) -> str:
         for error in stats.recent_errors
     ]
     headers = ["id", "route", "status", "code", "time (UTC)", "text"]
-    return "Latest errors\n" + _table(headers, rows, right_from=None)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right_from: int | None) -> str:
-    """Columns padded to their widest cell; columns from `right_from` on are right-aligned
-    (numbers); the last column is not padded."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    lines = []
-    for cells in [headers, *rows]:
-        padded = []
-        for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            if right_from is not None and index >= right_from:
-                padded.append(cell.rjust(width))
-            elif index == len(cells) - 1:
-                padded.append(cell)
-            else:
-                padded.append(cell.ljust(width))
-        lines.append("  ".join(padded).rstrip())
-    return "\n".join(lines)
+    return "Latest errors\n" + text_table(headers, rows)
 
 
 def _number(value: int) -> str:
