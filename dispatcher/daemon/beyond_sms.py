@@ -18,7 +18,7 @@ from dispatcher.clock import Clock
 from dispatcher.config import Config
 from dispatcher.daemon.callbacks import CallbackReceiver, callback_access, callback_app
 from dispatcher.daemon.incoming_poll import IncomingPulls
-from dispatcher.daemon.smpp_sender import ResultSinks
+from dispatcher.daemon.results import ResultSinks
 from dispatcher.daemon.viber_sender import ViberService
 from dispatcher.fallback.account_readings import BalanceWatcher, Reading
 from dispatcher.fallback.base import Balance, FallbackSender

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import structlog
 
 from dispatcher.clock import Clock
-from dispatcher.daemon.smpp_sender import REQUEUE_DELAY_SECONDS, ResultSinks
+from dispatcher.daemon.results import ResultSinks
 from dispatcher.fallback.base import (
     ChannelError,
     FallbackSender,
@@ -33,7 +33,7 @@ from dispatcher.fallback.base import (
     SendResult,
 )
 from dispatcher.metrics import Metrics
-from dispatcher.outbox.records import FinalResult, Release, Submission, SubmittedPart
+from dispatcher.outbox.records import Submission, SubmittedPart
 from dispatcher.outbox.validation import ValidatedMessage
 from dispatcher.status import MessageStatus
 
@@ -190,7 +190,7 @@ class FallbackDispatcher:
     def _apply(self, name: str, item: _Item, result: SendResult) -> None:
         outcome = result.outcome
         if outcome is SendOutcome.ACCEPTED:
-            self._sinks.submitted.add(Submission(
+            self._sinks.submitted(Submission(
                 outbox_id=item.message.id,
                 provider=name,
                 parts=tuple(
@@ -198,8 +198,7 @@ class FallbackDispatcher:
                                   raw_message_id=provider_id)
                     for index, provider_id in enumerate(result.provider_ids, start=1)
                 ),
-            ))
-            self._metrics.messages.labels(item.route.name, name, "submitted").inc()
+            ), item.route.name)
             self._on_settled(item.message.id)
         elif outcome is SendOutcome.REJECTED:
             self._final(name, item, MessageStatus.REJECTED, result.code, result.text)
@@ -236,11 +235,9 @@ class FallbackDispatcher:
     def _final(
         self, name: str, item: _Item, status: MessageStatus, code: str | None, text: str | None
     ) -> None:
-        self._sinks.final.add(FinalResult(item.message.id, status, code, text, name))
-        self._metrics.messages.labels(item.route.name, name, status.value).inc()
+        self._sinks.final(item.message.id, status, code, text, name, item.route.name)
         self._on_settled(item.message.id)
 
     def _release(self, item: _Item, text: str) -> None:
-        self._sinks.released.add(Release(item.message.id, REQUEUE_DELAY_SECONDS,
-                                         error_text=text))
+        self._sinks.release(item.message.id, text)
         self._on_settled(item.message.id)

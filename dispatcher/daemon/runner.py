@@ -26,8 +26,9 @@ from dispatcher.daemon.beyond_sms import BeyondSms
 from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
 from dispatcher.daemon.inbound import InboundHandler
 from dispatcher.daemon.providers import build_sender
+from dispatcher.daemon.results import ResultSinks
 from dispatcher.daemon.slot_locks import SharedSlotGuard
-from dispatcher.daemon.smpp_sender import ResultSinks, SmppRoute, SmppSender
+from dispatcher.daemon.smpp_sender import SmppRoute, SmppSender
 from dispatcher.daemon.status_refresh import StatusRefresh
 from dispatcher.daemon.viber_sender import VIBER_CHANNELS
 from dispatcher.http_server import build_app, start_http_server
@@ -130,7 +131,7 @@ class Daemon:
             clock=self.clock,
         )
         observer = EngineMetrics(self.metrics)
-        sinks = ResultSinks(self.submitted, self.final, self.released)
+        sinks = ResultSinks(self.submitted, self.final, self.released, self.metrics)
         self.fallback = fallback = FallbackDispatcher(
             {name: build_sender(name, provider, self.clock)
              for name, provider in config.providers.items()
@@ -147,7 +148,7 @@ class Daemon:
                 clock=self.clock, on_inbound=inbound, observer=observer, slot_guard=guard,
             )
             self.pools[name] = pool
-            self._senders[name] = SmppSender(pool, sinks, self.metrics, self._settled,
+            self._senders[name] = SmppSender(pool, sinks, self._settled,
                                              divert=self._divert)
         self._build_routes(config)
         for pool in self.pools.values():

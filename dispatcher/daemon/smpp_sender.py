@@ -13,11 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from prometheus_client import Counter
 
-from dispatcher.daemon.batch_writer import BatchWriter
-from dispatcher.metrics import Metrics
-from dispatcher.outbox.records import FinalResult, Release, Submission, SubmittedPart
+from dispatcher.daemon.results import ResultSinks
+from dispatcher.outbox.records import Submission, SubmittedPart
 from dispatcher.outbox.validation import ValidatedMessage
 from dispatcher.smpp.errors import PoolClosed, PoolQueueFull
 from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
@@ -28,11 +26,6 @@ from pdu.message_id import normalize_message_id
 from pdu.segmentation import split_text
 
 log = structlog.get_logger()
-
-# A message put back after "in doubt" or "not sent" waits this long before its next claim, so
-# a failing session does not spin on the same rows.
-REQUEUE_DELAY_SECONDS = 1.0
-
 
 @dataclass(frozen=True, slots=True)
 class SmppRoute:
@@ -48,13 +41,6 @@ class SmppRoute:
     message_id_mode: str  # how the SMSC writes ids in submit_sm_resp
 
 
-@dataclass(slots=True)
-class ResultSinks:
-    submitted: BatchWriter[Submission]
-    final: BatchWriter[FinalResult]
-    released: BatchWriter[Release]
-
-
 # Hands a message whose SMPP retries are used up to another route; True when taken (the
 # taker then settles it).
 Divert = Callable[[ValidatedMessage, str, SubmitOutcome], bool]
@@ -65,18 +51,13 @@ class SmppSender:
         self,
         pool: SmppPool,
         sinks: ResultSinks,
-        metrics: Metrics,
         on_settled: Callable[[int], None],
         divert: Divert | None = None,
     ) -> None:
         self.pool = pool
         self._sinks = sinks
-        self._metrics = metrics
         self._on_settled = on_settled
         self._divert = divert
-        # labels() takes a lock and builds a key on every call: look each (route, provider,
-        # status) child up once, it stays registered for the life of the process
-        self._counters: dict[tuple[str, str, str], Counter] = {}
 
     def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
         """Hand one message to the pool; the outcome is written when it comes. A full pool
@@ -98,15 +79,15 @@ class SmppSender:
         try:
             self.pool.post(request, lambda outcome: self._settle(message, route, outcome))
         except (PoolClosed, PoolQueueFull) as refused:
-            self._release(message.id, f"not sent: {refused}")
+            self._sinks.release(message.id, f"not sent: {refused}")
             self._on_settled(message.id)
 
     def _settle(self, message: ValidatedMessage, route: SmppRoute, outcome: SubmitOutcome) -> None:
         provider = f"smpp:{route.account}"
         kind = outcome.kind
         if kind is OutcomeKind.ACCEPTED:
-            self._sinks.submitted.add(self._submission(message.id, provider, outcome, route))
-            self._count(route.name, provider, "submitted")
+            self._sinks.submitted(self._submission(message.id, provider, outcome, route),
+                                  route.name)
         elif kind is OutcomeKind.REJECTED:
             self._final(message.id, MessageStatus.REJECTED, outcome, provider, route)
         elif kind is OutcomeKind.FAILED_RETRYABLE:
@@ -115,12 +96,12 @@ class SmppSender:
             self._final(message.id, MessageStatus.FAILED, outcome, provider, route)
         elif kind is OutcomeKind.IN_DOUBT:
             if route.in_doubt_resend:
-                self._release(message.id, f"in doubt, sent again: {outcome.reason}",
+                self._sinks.release(message.id, f"in doubt, sent again: {outcome.reason}",
                               outcome.status_name)
             else:
                 self._final(message.id, MessageStatus.UNKNOWN, outcome, provider, route)
         else:
-            self._release(message.id, f"not sent: {outcome.reason}", outcome.status_name)
+            self._sinks.release(message.id, f"not sent: {outcome.reason}", outcome.status_name)
         self._on_settled(message.id)
 
     @staticmethod
@@ -154,17 +135,4 @@ class SmppSender:
             error_text = f"{outcome.status_name}: {status_description(code)}"
             if outcome.reason:
                 error_text += f" ({outcome.reason})"
-        self._sinks.final.add(FinalResult(outbox_id, status, error_code, error_text, provider))
-        self._count(route.name, provider, status.value)
-
-    def _count(self, route: str, provider: str, status: str) -> None:
-        key = (route, provider, status)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = self._metrics.messages.labels(*key)
-        counter.inc()
-
-    def _release(self, outbox_id: int, text: str, code: str | None = None) -> None:
-        self._sinks.released.add(
-            Release(outbox_id, REQUEUE_DELAY_SECONDS, error_code=code, error_text=text)
-        )
+        self._sinks.final(outbox_id, status, error_code, error_text, provider, route.name)

@@ -29,7 +29,7 @@ import structlog
 from dispatcher.clock import Clock
 from dispatcher.config import Config, ProviderConfig, RouteConfig
 from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
-from dispatcher.daemon.smpp_sender import REQUEUE_DELAY_SECONDS, ResultSinks
+from dispatcher.daemon.results import ResultSinks
 from dispatcher.fallback.base import (
     Balance,
     ChannelError,
@@ -54,7 +54,7 @@ from dispatcher.fallback.viber import (
 )
 from dispatcher.metrics import Metrics
 from dispatcher.outbox.callbacks import CallbackRecord
-from dispatcher.outbox.records import ClaimedMessage, PartOutcome, Release
+from dispatcher.outbox.records import ClaimedMessage, PartOutcome
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.outbox.validation import (
     InvalidMessage,
@@ -295,8 +295,7 @@ class ViberService:
         route = self._routes.get((message.route, message.channel))
         if route is None or not self.dispatcher.can_take(route):
             # the route lost its Viber providers in a reload, or they are all paused
-            self._sinks.released.add(Release(message.id, REQUEUE_DELAY_SECONDS,
-                                             error_text="no Viber provider is available"))
+            self._sinks.release(message.id, "no Viber provider is available")
             self._on_settled(message.id)
             return
         self.dispatcher.send(message, route)
