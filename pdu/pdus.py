@@ -20,7 +20,7 @@ Credentials are kept out of reprs (`repr=False`), so a PDU can be logged as it i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Final, TypeAlias
+from typing import ClassVar, Final, TypeAlias, get_args
 
 from pdu.constants import (
     INTERFACE_VERSION_34,
@@ -424,38 +424,8 @@ KnownPdu: TypeAlias = (
 Pdu: TypeAlias = KnownPdu | UnknownPdu
 
 
-PDU_CLASSES: Final[dict[int, type[KnownPdu]]] = {
-    cls.command_id: cls
-    for cls in (
-        BindTransmitter,
-        BindTransmitterResp,
-        BindReceiver,
-        BindReceiverResp,
-        BindTransceiver,
-        BindTransceiverResp,
-        Outbind,
-        Unbind,
-        UnbindResp,
-        GenericNack,
-        EnquireLink,
-        EnquireLinkResp,
-        SubmitSm,
-        SubmitSmResp,
-        SubmitMulti,
-        SubmitMultiResp,
-        DeliverSm,
-        DeliverSmResp,
-        DataSm,
-        DataSmResp,
-        QuerySm,
-        QuerySmResp,
-        CancelSm,
-        CancelSmResp,
-        ReplaceSm,
-        ReplaceSmResp,
-        AlertNotification,
-    )
-}
+# Read from the KnownPdu union itself, so the type and the table cannot list different classes.
+PDU_CLASSES: Final[dict[int, type[KnownPdu]]] = {cls.command_id: cls for cls in get_args(KnownPdu)}
 """command_id -> class, for every command SMPP 3.4 defines."""
 
 ResponsePdu: TypeAlias = (

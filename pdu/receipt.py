@@ -134,10 +134,13 @@ def _finished(draft: _ReceiptDraft) -> Receipt:
     return receipt  # type: ignore[no-any-return]
 
 
+_RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
+
+
 def is_receipt(esm_class: int) -> bool:
     """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
     §5.2.12, esm_class bits 5-2 of a deliver_sm or data_sm)."""
-    return esm_class & ESM_TYPE_MASK in (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
+    return esm_class & ESM_TYPE_MASK in _RECEIPT_TYPES
 
 
 def parse_receipt_text(text: str | bytes) -> Receipt | None:
@@ -150,8 +153,7 @@ def parse_receipt_text(text: str | bytes) -> Receipt | None:
     draft = _read_text(text)
     if draft is None:
         return None
-    state = draft.state = _state_word(draft.state)
-    draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
+    _settle_state_from_text(draft)
     return _finished(draft)
 
 
@@ -159,7 +161,6 @@ _RECEIPTED_MESSAGE_ID: Final = Tag.RECEIPTED_MESSAGE_ID
 _MESSAGE_STATE: Final = Tag.MESSAGE_STATE
 _NETWORK_ERROR_CODE: Final = Tag.NETWORK_ERROR_CODE
 _MESSAGE_PAYLOAD: Final = Tag.MESSAGE_PAYLOAD
-_RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
 
 
 def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
@@ -192,8 +193,7 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
             return None
         draft = _blank_draft()
     if tlv_state is None:
-        state = draft.state = _state_word(draft.state)
-        draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
+        _settle_state_from_text(draft)
     else:
         draft.message_state = tlv_state
         draft.state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(draft.state)
@@ -201,6 +201,12 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
         draft.message_id = tlv_id
     draft.network_error_code = tlvs.get(_NETWORK_ERROR_CODE)
     return _finished(draft)
+
+
+def _settle_state_from_text(draft: _ReceiptDraft) -> None:
+    """state and message_state from the stat word as written (no message_state TLV)."""
+    state = draft.state = _state_word(draft.state)
+    draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
 
 
 def _read_text(text: str) -> _ReceiptDraft | None:

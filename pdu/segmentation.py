@@ -26,7 +26,8 @@ from typing import Final
 
 from pdu.constants import ESM_UDHI
 from pdu.gsm7 import ESCAPE, header_septets, is_gsm7, pack_septets
-from pdu.text import encode_text
+from pdu.reassembly import IEI_CONCAT_8BIT, IEI_CONCAT_16BIT
+from pdu.text import EncodedText, encode_text
 from pdu.tlv import Tag
 
 # seed 004_80a28bca441860d4.txt L3729: one SMS is 70 Cyrillic or 160 Latin characters.
@@ -52,8 +53,6 @@ MAX_PAYLOAD_OCTETS: Final = 0xFFFF
 
 METHODS: Final = frozenset({"udh", "udh16", "sar", "payload"})
 
-_IEI_CONCAT_8BIT: Final = 0x00
-_IEI_CONCAT_16BIT: Final = 0x08
 _UDH_LENGTH: Final = {"udh": 6, "udh16": 7}
 
 
@@ -120,11 +119,7 @@ def split_text(
     Raises ValueError for an unknown method or coding, a text the coding cannot carry, or more
     parts than `max_parts` (at most 255).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown split method {method!r}; expected one of {sorted(METHODS)}")
-    coding = _resolve_coding(text, coding)
-    layout = _LAYOUT_BY_CODING[coding]
-    unpacked = encode_text(text, "gsm7" if coding == "gsm7_packed" else coding)
+    coding, layout, unpacked = _encode_unpacked(text, method, coding)
     data = unpacked.data
     if len(data) <= layout.single * layout.unit_octets:
         return [MessagePart(_pack_if(coding, data), unpacked.data_coding, 0)]
@@ -155,14 +150,21 @@ def count_parts(text: str, *, coding: str = "auto", method: str = "udh") -> int:
 
     Raises ValueError like `split_text`, except for the part limit.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown split method {method!r}; expected one of {sorted(METHODS)}")
-    coding = _resolve_coding(text, coding)
-    layout = _LAYOUT_BY_CODING[coding]
-    data = encode_text(text, "gsm7" if coding == "gsm7_packed" else coding).data
+    _, layout, unpacked = _encode_unpacked(text, method, coding)
+    data = unpacked.data
     if method == "payload" or len(data) <= layout.single * layout.unit_octets:
         return 1
     return len(_part_ends(data, layout.unit_octets, layout.part[method]))
+
+
+def _encode_unpacked(text: str, method: str, coding: str) -> tuple[str, _Layout, EncodedText]:
+    """The checks split_text and count_parts share: the coding resolved, its layout, and the
+    text encoded (GSM 7-bit unpacked even for "gsm7_packed": parts are cut before packing)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown split method {method!r}; expected one of {sorted(METHODS)}")
+    coding = _resolve_coding(text, coding)
+    unpacked = encode_text(text, "gsm7" if coding == "gsm7_packed" else coding)
+    return coding, _LAYOUT_BY_CODING[coding], unpacked
 
 
 def _resolve_coding(text: str, coding: str) -> str:
@@ -210,9 +212,9 @@ def _udh_parts(
 ) -> list[MessagePart]:
     total = len(chunks)
     if method == "udh":
-        prefix = bytes((5, _IEI_CONCAT_8BIT, 3, reference & 0xFF, total))
+        prefix = bytes((5, IEI_CONCAT_8BIT, 3, reference & 0xFF, total))
     else:
-        prefix = bytes((6, _IEI_CONCAT_16BIT, 4, (reference >> 8) & 0xFF, reference & 0xFF, total))
+        prefix = bytes((6, IEI_CONCAT_16BIT, 4, (reference >> 8) & 0xFF, reference & 0xFF, total))
     header_octets = _UDH_LENGTH[method]
     fill = bytes(header_septets(header_octets))
     parts: list[MessagePart] = []
