@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 import structlog
 
@@ -129,12 +130,23 @@ _CHANNEL_ACTIONS = (
 )
 
 
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+MessageT = TypeVar("MessageT", bound=_Keyed)
+
+
 @dataclass
-class _BatchRun:
-    messages: Sequence[OutgoingSms]
-    results: list[SendResult | None]
-    halted_by: ChannelError | None = None
+class BatchRun(Generic[MessageT]):
+    """The results of one batch send as they come in, by the message's index in the batch;
+    `halted` once a failure means requests not yet started are not sent."""
+
+    messages: Sequence[MessageT]
+    results: dict[int, SendResult] = field(default_factory=dict)
     halted: bool = False
+    halted_by: ChannelError | None = None
 
     def set(
         self,
@@ -152,6 +164,18 @@ class _BatchRun:
         self.halted = True
         if error is not None and self.halted_by is None:
             self.halted_by = error
+
+    def finish(self) -> list[SendResult]:
+        """The results in batch order; raises `halted_by` when nothing of the batch was taken
+        (the whole channel is out)."""
+        results = [self.results[i] for i in range(len(self.messages))]
+        if (
+            self.halted_by is not None
+            and results
+            and all(r.outcome is SendOutcome.RETRY for r in results)
+        ):
+            raise self.halted_by
+        return results
 
 
 class DevinoBatchSender:
@@ -176,7 +200,7 @@ class DevinoBatchSender:
         self._concurrency = max(1, concurrency)
 
     async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
-        run = _BatchRun(messages, [None] * len(messages))
+        run = BatchRun(messages)
         groups: dict[tuple[str, str, int | None], list[int]] = {}
         for index, message in enumerate(messages):
             problem = local_problem(message) or self._unsendable(message)
@@ -199,13 +223,10 @@ class DevinoBatchSender:
                 for start in range(0, len(indices), self._max_recipients)
             )
         )
-        results = [r for r in run.results if r is not None]
-        if run.halted_by is not None and all(r.outcome is SendOutcome.RETRY for r in results):
-            raise run.halted_by  # nothing of the batch was taken: the whole channel is out
-        return results
+        return run.finish()
 
     async def _attempt(
-        self, run: _BatchRun, key: tuple[str, str, int | None], chunk: list[int]
+        self, run: BatchRun[OutgoingSms], key: tuple[str, str, int | None], chunk: list[int]
     ) -> None:
         if run.halted:
             for index in chunk:
@@ -241,7 +262,9 @@ class DevinoBatchSender:
         else:
             self._apply_ids(run, chunk, ids)
 
-    def _apply_error(self, run: _BatchRun, chunk: list[int], error: DevinoApiError) -> None:
+    def _apply_error(
+        self, run: BatchRun[OutgoingSms], chunk: list[int], error: DevinoApiError
+    ) -> None:
         log.warning(
             "devino_send_error",
             provider=self._provider,
@@ -259,7 +282,7 @@ class DevinoBatchSender:
         for index in chunk:
             run.set(index, outcome, code=error.code, text=error.text)
 
-    def _apply_ids(self, run: _BatchRun, chunk: list[int], ids: list[str]) -> None:
+    def _apply_ids(self, run: BatchRun[OutgoingSms], chunk: list[int], ids: list[str]) -> None:
         per_recipient = split_ids(ids, len(chunk))
         if per_recipient is None:
             # spec §2.4: the ids cannot be told apart; the messages went out, untrackable.

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
@@ -33,6 +32,7 @@ from dispatcher.fallback.base import ChannelError, SendOutcome, SendResult
 from dispatcher.fallback.devino_auth import DevinoCredentials
 from dispatcher.fallback.devino_batch import (
     UNREACHABLE_RETRY_SECONDS,
+    BatchRun,
     RequestInDoubt,
     RequestNotSent,
     unreachable,
@@ -107,7 +107,7 @@ class DevinoViberSender:
         return f"DevinoViberSender(name={self.name!r})"
 
     async def send_viber(self, messages: Sequence[OutgoingViber]) -> list[SendResult]:
-        run = _Run(messages)
+        run = BatchRun(messages)
         groups: dict[bool, list[int]] = {}
         for index, message in enumerate(messages):
             problem = common_problem(message)
@@ -159,7 +159,9 @@ class DevinoViberSender:
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def _send_chunk(self, run: _Run, chunk: list[int], resend: bool) -> None:
+    async def _send_chunk(
+        self, run: BatchRun[OutgoingViber], chunk: list[int], resend: bool
+    ) -> None:
         if run.halted:
             for index in chunk:
                 run.set(index, SendOutcome.RETRY, text="not sent: the channel failed earlier")
@@ -195,7 +197,9 @@ class DevinoViberSender:
         for index, entry in zip(chunk, entries, strict=True):
             self._apply(run, index, entry)
 
-    async def _refused(self, run: _Run, chunk: list[int], resend: bool, status: str) -> None:
+    async def _refused(
+        self, run: BatchRun[OutgoingViber], chunk: list[int], resend: bool, status: str
+    ) -> None:
         action = API_REQUEST_STATUSES.get(status)
         if action is None:
             log.warning("viber_undocumented_status", provider=self.name, status=status)
@@ -218,7 +222,7 @@ class DevinoViberSender:
         for index in chunk:
             run.set(index, SendOutcome.RETRY, code=status)
 
-    def _apply(self, run: _Run, index: int, entry: dict[str, Any]) -> None:
+    def _apply(self, run: BatchRun[OutgoingViber], index: int, entry: dict[str, Any]) -> None:
         code = _text(entry.get("code"))
         if code == OK:
             provider_id = id_text(entry.get("providerid"))
@@ -340,43 +344,6 @@ class DevinoViberSender:
         if self._http is None or self._http.closed:
             self._http = new_session(self._clock.real_seconds(self._timeout_seconds))
         return self._http
-
-
-@dataclass
-class _Run:
-    """The results of one `send_viber` call as they come in."""
-
-    messages: Sequence[OutgoingViber]
-    results: dict[int, SendResult] = field(default_factory=dict)
-    halted: bool = False
-    halted_by: ChannelError | None = None
-
-    def set(
-        self,
-        index: int,
-        outcome: SendOutcome,
-        *,
-        provider_ids: tuple[str, ...] = (),
-        code: str | None = None,
-        text: str | None = None,
-    ) -> None:
-        key = self.messages[index].key
-        self.results[index] = SendResult(key, outcome, provider_ids, code, text)
-
-    def halt(self, error: ChannelError | None) -> None:
-        self.halted = True
-        if error is not None and self.halted_by is None:
-            self.halted_by = error
-
-    def finish(self) -> list[SendResult]:
-        results = [self.results[i] for i in range(len(self.messages))]
-        if (
-            self.halted_by is not None
-            and results
-            and all(r.outcome is SendOutcome.RETRY for r in results)
-        ):
-            raise self.halted_by  # nothing of the batch was taken: the channel is out
-        return results
 
 
 def _lower_keys(document: dict[str, Any]) -> dict[str, Any]:

@@ -131,14 +131,13 @@ def _get_balance(call: _Call) -> str:
     return f"{call.platform.balance:.2f}"
 
 
-def _send_message(call: _Call) -> str:
-    # seed L3771-3785: message{Data, DelayUntilUtc, DestinationAddresses{string*},
-    # SourceAddress, ReceiptRequested, Validity}; DelayUntilUtc, ReceiptRequested and Validity
-    # are optional (L3810, L3824-3825).
-    login = call.login()
+def _message(
+    call: _Call, *, missing: str, no_destinations: str
+) -> tuple[dict[str, ET.Element], list[str]]:
+    """The `message` argument's fields by lower-case name, and its DestinationAddresses."""
     message = call.fields.get("message")
     if message is None:
-        raise PlatformError(ERR_NULL_ARGUMENT, "message can not be null Parameter name: message")
+        raise PlatformError(ERR_NULL_ARGUMENT, missing)
     fields = {_local(child.tag).lower(): child for child in message}
     addresses = fields.get("destinationaddresses")
     destinations = [
@@ -147,9 +146,22 @@ def _send_message(call: _Call) -> str:
         if _local(s.tag).lower() == "string"
     ]
     if not destinations:
-        raise PlatformError(ERR_NULL_ARGUMENT, "DestinationAddresses can not be null or empty")
+        raise PlatformError(ERR_NULL_ARGUMENT, no_destinations)
     if len(destinations) > MAX_MESSAGES_PER_REQUEST:
         raise PlatformError(ERR_INVALID_ARGUMENT, "Too many messages in one request")
+    return fields, destinations
+
+
+def _send_message(call: _Call) -> str:
+    # seed L3771-3785: message{Data, DelayUntilUtc, DestinationAddresses{string*},
+    # SourceAddress, ReceiptRequested, Validity}; DelayUntilUtc, ReceiptRequested and Validity
+    # are optional (L3810, L3824-3825).
+    login = call.login()
+    fields, destinations = _message(
+        call,
+        missing="message can not be null Parameter name: message",
+        no_destinations="DestinationAddresses can not be null or empty",
+    )
     data = _optional_text(fields, "data")
     source = _optional_text(fields, "sourceaddress")
     if not data or not source:
@@ -221,20 +233,9 @@ def _viber_send(resend: bool) -> Callable[[_Call], str]:
     # Validity (required, L4303), Optional}; up to 1000 messages (L4241).
     def send(call: _Call) -> str:
         login = call.login()
-        message = call.fields.get("message")
-        if message is None:
-            raise PlatformError(ERR_NULL_ARGUMENT, "message can not be null")
-        fields = {_local(child.tag).lower(): child for child in message}
-        addresses = fields.get("destinationaddresses")
-        destinations = [
-            (s.text or "").strip()
-            for s in (addresses if addresses is not None else [])
-            if _local(s.tag).lower() == "string"
-        ]
-        if not destinations:
-            raise PlatformError(ERR_NULL_ARGUMENT, "error-address-not-specified")
-        if len(destinations) > MAX_MESSAGES_PER_REQUEST:
-            raise PlatformError(ERR_INVALID_ARGUMENT, "Too many messages in one request")
+        fields, destinations = _message(
+            call, missing="message can not be null", no_destinations="error-address-not-specified"
+        )
         validity = _optional_int(fields, "validity")
         if validity is None:
             raise PlatformError(ERR_NULL_ARGUMENT, "error-validity-period-seconds-format")
