@@ -268,8 +268,7 @@ class SmppSession(asyncio.Protocol):
                     self._on_request(command_id, seq, frame)
             except Exception:
                 log.exception("smpp.frame_handling_failed", session=str(self.info))
-        if self._drained is not None and not window and not self._drained.done():
-            self._drained.set_result(None)
+        self._note_drained()
         self.fill()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -289,15 +288,8 @@ class SmppSession(asyncio.Protocol):
         self._out.clear()
         self._set_state(SessionState.CLOSED)
         for seq, ticket in self._window.take_all():
-            written = seq not in never_written
-            if written:
-                self._observer.in_doubt(self.info, reason)
-            try:
-                ticket.on_lost(self, written, reason)
-            except Exception:
-                log.exception("smpp.ticket_on_lost_failed", session=str(self.info))
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
+            self._report_lost(ticket, seq not in never_written, reason)
+        self._note_drained()
         if not self._closed.done():
             self._closed.set_result(reason)
         if self._on_closed is not None:
@@ -305,6 +297,20 @@ class SmppSession(asyncio.Protocol):
                 self._on_closed(self)
             except Exception:
                 log.exception("smpp.on_closed_failed", session=str(self.info))
+
+    def _report_lost(self, ticket: Ticket, written: bool, reason: str) -> None:
+        """A request that will get no answer: written ones are in doubt (maybe accepted)."""
+        if written:
+            self._observer.in_doubt(self.info, reason)
+        try:
+            ticket.on_lost(self, written, reason)
+        except Exception:
+            log.exception("smpp.ticket_on_lost_failed", session=str(self.info))
+
+    def _note_drained(self) -> None:
+        """Wake a graceful close waiting for the window to empty, once it has."""
+        if self._drained is not None and not self._window and not self._drained.done():
+            self._drained.set_result(None)
 
     # ---- requests from the SMSC --------------------------------------------------------------
 
@@ -470,13 +476,8 @@ class SmppSession(asyncio.Protocol):
             reason = f"no response within {self._window.timeout:g} s"
             log.warning("smpp.response_timeout", session=str(self.info), requests=len(expired))
             for ticket in expired:
-                self._observer.in_doubt(self.info, reason)
-                try:
-                    ticket.on_lost(self, True, reason)
-                except Exception:
-                    log.exception("smpp.ticket_on_lost_failed", session=str(self.info))
-            if self._drained is not None and not self._window and not self._drained.done():
-                self._drained.set_result(None)
+                self._report_lost(ticket, True, reason)
+            self._note_drained()
         self._arm_expiry(now)
         self.fill()
 

@@ -141,7 +141,8 @@ class AccountSettings:
     registered_delivery: int = REGISTERED_DELIVERY
     min_validity_seconds: int = MIN_VALIDITY_SECONDS
     rate_limit: float | None = None  # submit_sm per second per session; None = no limit
-    query_rate_limit: float = 10.0  # query_sm/s per account: seed L2974-2975
+    # query_sm/s per account: our figure; seed L2974-2975 leaves the query rate to the client.
+    query_rate_limit: float = 10.0
     max_queue: int = MAX_QUEUE  # messages held by the pool before submit() waits
     status_overrides: Mapping[int, StatusAction | str] = field(default_factory=dict)
     tls: ssl.SSLContext | None = None
@@ -206,7 +207,7 @@ class AccountSettings:
 
     def queue_full_delay(self, occurrence: int) -> float:
         """The wait after the `occurrence`-th queue-full answer (1-based): 5, 15, 45, x3 on."""
-        delays = tuple(self.queue_full_delays)
+        delays = self.queue_full_delays  # a tuple since __post_init__
         if occurrence <= len(delays):
             return delays[occurrence - 1]
         return delays[-1] * QUEUE_FULL_GROWTH ** (occurrence - len(delays))

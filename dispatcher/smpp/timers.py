@@ -1,7 +1,8 @@
 """Waits that last *at least* their time: the provider's rules are minimums (seed
-004_80a28bca441860d4.txt: 60 s after a drop, 90 s after a failure, 1 s after throttling,
-5/15/45 s after queue-full), but loop timers may fire early (uvloop rounds to its cached
-millisecond clock). These re-check the Clock and wait out any remainder.
+004_80a28bca441860d4.txt: 60 s after a drop L2928-2929, 90 s after a failure L2929-2930, 1 s
+after throttling L2962-2963, 5/15/45 s after queue-full L2967-2969), but loop timers may fire
+early (uvloop rounds to its cached millisecond clock). These re-check the Clock and wait out
+any remainder.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ from dispatcher.smsc_sim.receipts import (
     receipt_wanted,
 )
 from dispatcher.smsc_sim.records import Recording, SubmitRecord
-from dispatcher.smsc_sim.rejoin import Rejoiner
+from dispatcher.smsc_sim.rejoin import Rejoiner, text_octets
 from dispatcher.smsc_sim.session import header_frame
 from dispatcher.smsc_sim.store import MessageStore, StoredMessage
 from pdu.codec import encode
-from pdu.constants import ESM_UDHI, CommandId, CommandStatus, DestFlag
+from pdu.constants import CommandId, CommandStatus, DestFlag
 from pdu.pdus import (
     CancelSm,
     DataSm,
@@ -43,10 +43,8 @@ from pdu.pdus import (
     SubmitSmResp,
     UnsuccessSme,
 )
-from pdu.reassembly import split_udh
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.smpp_time import format_absolute, parse_smpp_time
-from pdu.tlv import Tag
 
 if TYPE_CHECKING:
     from dispatcher.smsc_sim.session import SmscSession
@@ -97,34 +95,34 @@ class MessageCenter:
 
     def submit_sm(self, session: SmscSession, pdu: SubmitSm | None, sequence_number: int) -> None:
         """Answer a submit_sm; `pdu` is None when only its header was read."""
+        self._accept(session, "submit_sm", pdu, sequence_number, SubmitSmResp)
+
+    def data_sm(self, session: SmscSession, pdu: DataSm) -> None:
+        self._accept(session, "data_sm", pdu, pdu.sequence_number, DataSmResp)
+
+    def _accept(
+        self,
+        session: SmscSession,
+        command: str,
+        pdu: SubmitSm | DataSm | None,
+        sequence_number: int,
+        response: type[SubmitSmResp | DataSmResp],
+    ) -> None:
+        """Judge, answer and take one submit_sm / data_sm (`pdu` None: header only)."""
         destination = None if pdu is None else pdu.destination_addr
         status = self._policy.status_for(destination)
         delay = self._policy.response_delay(destination)
         number, message_id = self._allocate_id(status)
         frame = (
-            encode(SubmitSmResp(message_id=message_id, sequence_number=sequence_number))
+            encode(response(message_id=message_id, sequence_number=sequence_number))
             if message_id
-            else header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number)
+            else header_frame(response.command_id, status, sequence_number)
         )
         if pdu is None:
             session.respond(frame, delay)
             return
         early = self._take(
-            session, "submit_sm", pdu, status, number, message_id, allow_early_receipt=True
-        )
-        self._respond(session, frame, delay, early)
-
-    def data_sm(self, session: SmscSession, pdu: DataSm) -> None:
-        status = self._policy.status_for(pdu.destination_addr)
-        delay = self._policy.response_delay(pdu.destination_addr)
-        number, message_id = self._allocate_id(status)
-        frame = (
-            encode(DataSmResp(message_id=message_id, sequence_number=pdu.sequence_number))
-            if message_id
-            else header_frame(CommandId.DATA_SM_RESP, status, pdu.sequence_number)
-        )
-        early = self._take(
-            session, "data_sm", pdu, status, number, message_id, allow_early_receipt=True
+            session, command, pdu, status, number, message_id, allow_early_receipt=True
         )
         self._respond(session, frame, delay, early)
 
@@ -219,7 +217,6 @@ class MessageCenter:
         config = self._config
         now = self._clock.monotonic()
         system_id = session.system_id or ""
-        short_message = pdu.short_message if isinstance(pdu, SubmitSm) else b""
         validity_period = pdu.validity_period if isinstance(pdu, SubmitSm) else ""
         if config.record:
             self._recording.submits.append(
@@ -239,7 +236,7 @@ class MessageCenter:
                     registered_delivery=pdu.registered_delivery,
                     data_coding=pdu.data_coding,
                     validity_period=validity_period,
-                    short_message=short_message,
+                    short_message=pdu.short_message if isinstance(pdu, SubmitSm) else b"",
                     tlvs=pdu.tlvs,
                     command_status=status,
                     message_id=message_id,
@@ -252,7 +249,7 @@ class MessageCenter:
             self._rejoiner.add(system_id, pdu.source_addr, pdu.destination_addr, pdu)
         if not (config.record or config.receipts):
             return None
-        message = self._stored(system_id, pdu, short_message, number, message_id, now)
+        message = self._stored(system_id, pdu, number, message_id, now)
         if config.record:
             self._store.add(message)
         if not (config.receipts and message.receipt_requested):
@@ -271,15 +268,11 @@ class MessageCenter:
         self,
         system_id: str,
         pdu: SubmitSm | DataSm,
-        short_message: bytes,
         number: int,
         message_id: str,
         now: float,
     ) -> StoredMessage:
         config = self._config
-        text_octets = short_message or pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"")
-        if pdu.esm_class & ESM_UDHI:
-            text_octets = split_udh(text_octets)[1]
         final_state = config.receipt_state_by_destination.get(pdu.destination_addr)
         if final_state is None:
             final_state = self._states.choose(config.receipt_states)
@@ -295,7 +288,7 @@ class MessageCenter:
             destination_addr=pdu.destination_addr,
             data_coding=pdu.data_coding,
             esm_class=pdu.esm_class,
-            short_message=text_octets,
+            short_message=text_octets(pdu),
             submitted_at=now,
             submitted_wall=self._clock.wall(),
             final_at=now + config.receipt_delay,

@@ -31,6 +31,14 @@ SetKey = tuple[str, str, str, int]
 Submitted = SubmitSm | DataSm
 
 
+def text_octets(pdu: Submitted) -> bytes:
+    """A submit's user data without its UDH: short_message, or message_payload when empty."""
+    octets = (pdu.short_message if isinstance(pdu, SubmitSm) else b"") or pdu.tlvs.get(
+        Tag.MESSAGE_PAYLOAD, b""
+    )
+    return split_udh(octets)[1] if pdu.esm_class & ESM_UDHI else octets
+
+
 @dataclass(slots=True)
 class _PartSet:
     total: int
@@ -57,10 +65,7 @@ class Rejoiner:
         if info is None:
             if self._has_concat_fields(pdu):
                 self._violation(f"{label}: inconsistent concatenation fields (total/index)")
-            text_octets = short_message or pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, b"")
-            if pdu.esm_class & ESM_UDHI:
-                text_octets = split_udh(text_octets)[1]
-            text = decode_text(text_octets, data_coding)
+            text = decode_text(text_octets(pdu), data_coding)
             self._recording.add_message(source, destination, text, 1)
             return
         reference, total, index, payload = info

@@ -156,7 +156,9 @@ async def test_server_unbind_closes_even_without_unbind_resp(make_sim: SimFactor
     sim = await make_sim(unbind_timeout=5.0)
     esme = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "trx", auto_ack=False)
     await asyncio.wait_for(sim.unbind_all(), 3.0)
-    await esme.wait_closed()
+    assert isinstance(await esme.next_request(), Unbind)  # asked, never answered
+    await esme.wait_closed()  # closed by the unbind timeout alone
+    assert sim.bound_count(SYSTEM_ID) == 0
 
 
 async def test_submits_during_server_unbind_are_refused(make_sim: SimFactory) -> None:
