@@ -35,27 +35,27 @@ from pydantic import (
 from dispatcher.callback_auth import CallbackAccess
 from dispatcher.fallback.account_readings import DEFAULT_BALANCE_INTERVAL_SECONDS
 from dispatcher.fallback.devino_hlr import DEFAULT_VALIDITY_MINUTES as HLR_VALIDITY_MINUTES
+from dispatcher.smpp.settings import (  # the provider's rules, each citing its seed line
+    BIND_TIMEOUT,
+    DEST_NPI,
+    DEST_TON,
+    ENQUIRE_LINK_IDLE,
+    ENQUIRE_LINK_TIMEOUT,
+    MAX_BINDS_PER_ACCOUNT,
+    MIN_VALIDITY_SECONDS,
+    QUEUE_FULL_MAX_ATTEMPTS,
+    RECONNECT_DELAY,
+    RECONNECT_FAILED_DELAY,
+    REGISTERED_DELIVERY,
+    RESPONSE_TIMEOUT,
+    SOURCE_NPI,
+    SOURCE_TON,
+    THROTTLE_PAUSE,
+    WINDOW,
+)
 
 ENV_PREFIX = "SMPP_DISPATCHER__"
 SECRET_KEYS = ("password", "dsn", "token", "api_key", "secret")
-
-# seed 004_80a28bca441860d4.txt L2922-2923: "количество сессий до 4-х" (up to 4 sessions)
-MAX_SESSIONS_PER_ACCOUNT = 4
-# seed 004_80a28bca441860d4.txt L2928-2930: 60 s after a drop, 90 s after a failed attempt
-RECONNECT_DELAY_SECONDS = 60.0
-RECONNECT_FAILED_DELAY_SECONDS = 90.0
-# seed 004_80a28bca441860d4.txt L2971-2972: validity period at least 60 seconds
-MIN_VALIDITY_SECONDS = 60
-# seed 004_80a28bca441860d4.txt L2936-2938: enquire_link only after 60 s without inbound PDUs
-ENQUIRE_LINK_IDLE_SECONDS = 60.0
-# seed 004_80a28bca441860d4.txt L2962-2963: pause the connection 1 s on a throttling error
-THROTTLE_PAUSE_SECONDS = 1.0
-# seed 004_80a28bca441860d4.txt L2965-2969: 3-5 more tries, 5 s, 15 s, 45 s ...
-QUEUE_FULL_MAX_ATTEMPTS = 5
-# seed 004_80a28bca441860d4.txt L2895-2905: Src TON/NPI 5/1, Dest TON/NPI 1/1
-SOURCE_TON, SOURCE_NPI, DEST_TON, DEST_NPI = 5, 1, 1, 1
-# seed 004_80a28bca441860d4.txt L2894-2895: port 2775
-DEVINO_SMPP_PORT = 2775
 
 
 class ConfigError(Exception):
@@ -110,23 +110,23 @@ class SmppAccountConfig(_Strict):
     password: SecretStr
     hosts: list[str] = Field(min_length=1)
     binds: list[BindMode] = Field(default_factory=lambda: list[BindMode](["trx"]))
-    window: int = Field(10, ge=1, le=10_000)
+    window: int = Field(WINDOW, ge=1, le=10_000)
     split: Literal["udh", "udh16", "sar", "payload"] = "udh"
     coding: Literal["auto", "gsm7", "gsm7_packed", "ucs2", "latin1"] = "auto"
-    reconnect_delay: float = Field(RECONNECT_DELAY_SECONDS, ge=0)
-    reconnect_failed_delay: float = Field(RECONNECT_FAILED_DELAY_SECONDS, ge=0)
-    response_timeout: float = Field(30.0, gt=0)
-    bind_timeout: float = Field(30.0, gt=0)
-    enquire_link_idle: float = Field(ENQUIRE_LINK_IDLE_SECONDS, gt=0)
-    enquire_link_timeout: float = Field(30.0, gt=0)
-    throttle_pause: float = Field(THROTTLE_PAUSE_SECONDS, ge=0)
+    reconnect_delay: float = Field(RECONNECT_DELAY, ge=0)
+    reconnect_failed_delay: float = Field(RECONNECT_FAILED_DELAY, ge=0)
+    response_timeout: float = Field(RESPONSE_TIMEOUT, gt=0)
+    bind_timeout: float = Field(BIND_TIMEOUT, gt=0)
+    enquire_link_idle: float = Field(ENQUIRE_LINK_IDLE, gt=0)
+    enquire_link_timeout: float = Field(ENQUIRE_LINK_TIMEOUT, gt=0)
+    throttle_pause: float = Field(THROTTLE_PAUSE, ge=0)
     queue_full_max_attempts: int = Field(QUEUE_FULL_MAX_ATTEMPTS, ge=1, le=20)
     source_ton: int = Field(SOURCE_TON, ge=0, le=255)
     source_npi: int = Field(SOURCE_NPI, ge=0, le=255)
     numeric_source_ton: int | None = Field(None, ge=0, le=255)
     dest_ton: int = Field(DEST_TON, ge=0, le=255)
     dest_npi: int = Field(DEST_NPI, ge=0, le=255)
-    registered_delivery: int = Field(1, ge=0, le=255)
+    registered_delivery: int = Field(REGISTERED_DELIVERY, ge=0, le=255)
     rate_limit: float | None = Field(None, gt=0)  # messages per second per session
     # How the SMSC writes message ids in submit_sm_resp and in receipts (they may differ):
     # as_is | strip_zeros | casefold | hex | decimal | auto (see pdu.message_id). The default
@@ -143,9 +143,9 @@ class SmppAccountConfig(_Strict):
     @field_validator("binds")
     @classmethod
     def _at_most_four(cls, binds: list[BindMode]) -> list[BindMode]:
-        if len(binds) > MAX_SESSIONS_PER_ACCOUNT:
+        if len(binds) > MAX_BINDS_PER_ACCOUNT:
             raise ValueError(
-                f"at most {MAX_SESSIONS_PER_ACCOUNT} sessions per account "
+                f"at most {MAX_BINDS_PER_ACCOUNT} sessions per account "
                 f"(seed 004 L2922-2923), got {len(binds)}"
             )
         if not binds:

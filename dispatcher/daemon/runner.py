@@ -131,7 +131,8 @@ class Daemon:
             clock=self.clock,
         )
         observer = EngineMetrics(self.metrics)
-        sinks = ResultSinks(self.submitted, self.final, self.released, self.metrics)
+        self._sinks = sinks = ResultSinks(self.submitted, self.final, self.released,
+                                          self.metrics)
         self.fallback = fallback = FallbackDispatcher(
             {name: build_sender(name, provider, self.clock)
              for name, provider in config.providers.items()
@@ -459,8 +460,7 @@ class Daemon:
         elif smpp_route is not None:
             self._senders[smpp_route.account].send(message, smpp_route)
         else:
-            self.released.add(Release(message.id, NO_ROOM_WAIT_SECONDS * 20,
-                                      error_text="no fallback provider is available"))
+            self._sinks.release(message.id, "no fallback provider is available")
             self._settled(message.id)
 
     def _failed_over(self, account: str, route: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from dispatcher.outbox.records import OverduePart
-from dispatcher.outbox.validation import MIN_VALIDITY_SECONDS
+from dispatcher.smpp.settings import MIN_VALIDITY_SECONDS
 
 _TAKE_OVERDUE = """
 WITH due AS (

@@ -1,6 +1,6 @@
 """Session slots: at most four SMPP sessions per account across every daemon sharing a database.
 
-Each account has `MAX_SESSIONS_PER_ACCOUNT` slots, 0..3. Before binding, the engine takes a
+Each account has `MAX_BINDS_PER_ACCOUNT` slots, 0..3. Before binding, the engine takes a
 slot; it holds it as a session-level PostgreSQL advisory lock on a connection of its own (the
 lock lives exactly as long as that connection), and releases it after unbinding. Because the
 locks are in the shared database, two daemons can never hold the same slot, whatever machines
@@ -30,9 +30,8 @@ import structlog
 
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.outbox.retry import is_retryable
+from dispatcher.smpp.settings import MAX_BINDS_PER_ACCOUNT  # seed L2922-2923
 
-# seed 004_80a28bca441860d4.txt L2922-2923: up to 4 sessions per account
-MAX_SESSIONS_PER_ACCOUNT = 4
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 DEFAULT_REGAIN_SECONDS = 30.0
 APPLICATION_NAME = "smpp-dispatcher slot"  # how the connections show in pg_stat_activity
@@ -74,7 +73,7 @@ class AdvisorySlotGuard:
         on_lost: LostCallback | None = None,
         heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS,
         regain_seconds: float = DEFAULT_REGAIN_SECONDS,
-        slots_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
+        slots_per_account: int = MAX_BINDS_PER_ACCOUNT,
     ) -> None:
         self._dsn = dsn
         self._clock = clock or SystemClock()

@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dispatcher.outbox.records import ClaimedMessage
+from dispatcher.smpp.settings import MIN_VALIDITY_SECONDS  # seed L2971-2972
 from pdu.segmentation import count_parts
 
-# seed 004_80a28bca441860d4.txt L2971-2972: the validity period must be at least 60 seconds
-MIN_VALIDITY_SECONDS = 60
 # seed 001_dac1ab069e60388a.txt L79: "Recipient number must be indicated in international
 # format (max. 15 digits)."
 MAX_DESTINATION_DIGITS = 15

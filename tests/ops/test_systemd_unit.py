@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.config import RECONNECT_DELAY_SECONDS, load_config
+from dispatcher.config import load_config
+from dispatcher.smpp.settings import RECONNECT_DELAY
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 UNIT = REPOSITORY / "systemd" / "smpp-dispatcher.service"
@@ -121,7 +122,7 @@ def test_stop_timeout_leaves_room_to_drain() -> None:
 def test_restart_waits_the_providers_reconnect_delay() -> None:
     # seed 004_80a28bca441860d4.txt L2928-2930: 60 s after a drop before the next bind; a
     # crash drops every session, so systemd must not restart the daemon sooner.
-    assert seconds(unit_settings()["RestartSec"][0]) >= RECONNECT_DELAY_SECONDS
+    assert seconds(unit_settings()["RestartSec"][0]) >= RECONNECT_DELAY
 
 
 def test_watchdog_is_on() -> None:

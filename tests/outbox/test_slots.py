@@ -10,11 +10,11 @@ import pytest
 
 from dispatcher.outbox.slots import (
     APPLICATION_NAME,
-    MAX_SESSIONS_PER_ACCOUNT,
     AdvisorySlotGuard,
     SlotState,
     slot_lock_key,
 )
+from dispatcher.smpp.settings import MAX_BINDS_PER_ACCOUNT
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ async def test_four_slots_per_account_across_daemons(
     guards: list[AdvisorySlotGuard], db: asyncpg.Connection
 ) -> None:
     a, b, _ = guards
-    for slot in range(MAX_SESSIONS_PER_ACCOUNT):
+    for slot in range(MAX_BINDS_PER_ACCOUNT):
         assert await a.acquire("ads", slot)
     assert a.held_slots("ads") == [0, 1, 2, 3]
     assert await b.acquire_any("ads") is None
