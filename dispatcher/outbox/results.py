@@ -43,7 +43,7 @@ recorded AS (
     SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id
     FROM unnest($4::bigint[], $5::smallint[], $6::text[], $7::text[], $8::text[])
          AS p(outbox_id, part_index, account, message_id, raw_message_id)
-    WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
+    WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id AND o.id = ANY($4::bigint[]))
     ON CONFLICT (outbox_id, part_index) DO UPDATE
     SET account = excluded.account,
         message_id = excluded.message_id,
