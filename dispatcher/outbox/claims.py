@@ -29,10 +29,8 @@ import asyncpg
 
 from dispatcher.outbox.records import ClaimedMessage, InDoubtPolicy, RecoveryReport, Release
 
-_CLAIMED_COLUMNS = """
-    o.id, o.route, o.channel, o.source, o.destination, o.body, o.priority, o.validity,
-    o.client_ref, o.attempts, o.created_at
-"""
+# in the order of ClaimedMessage's fields: a row becomes a ClaimedMessage as it is
+_CLAIMED_COLUMNS = ", ".join(f"o.{name}" for name in ClaimedMessage._fields)
 
 # `id = ANY(ARRAY(...))` makes the update a primary-key lookup per picked row; a join with
 # the picked rows can be planned as a scan of the whole table
@@ -162,22 +160,6 @@ RETURNING d.outcome
 """
 
 
-def _claimed(row: asyncpg.Record) -> ClaimedMessage:
-    return ClaimedMessage(
-        id=row["id"],
-        route=row["route"],
-        channel=row["channel"],
-        source=row["source"],
-        destination=row["destination"],
-        body=row["body"],
-        priority=row["priority"],
-        validity=row["validity"],
-        client_ref=row["client_ref"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-    )
-
-
 async def claim(
     connection: asyncpg.Connection,
     daemon_id: str,
@@ -198,7 +180,7 @@ async def claim(
             rows = await connection.fetch(
                 _CLAIM_ROUTES, daemon_id, limit, lease_seconds, written, list(routes)
             )
-    claimed = [_claimed(row) for row in rows]
+    claimed = [ClaimedMessage._make(row) for row in rows]
     claimed.sort(key=lambda message: (-message.priority, message.id))
     return claimed
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dispatcher.status import MessageStatus
 
@@ -37,10 +37,16 @@ class InDoubtPolicy(StrEnum):
     UNKNOWN = "unknown"  # final `unknown`: at-most-once, it may never have been sent
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedMessage:
+# The records made once or more per message (claimed, submitted and its parts) are
+# NamedTuples, like the SMPP engine's outcomes: immutable, and built in 0.5-0.8 µs where a
+# frozen dataclass of the same fields takes 2-3.5 µs (Python 3.11: its __init__ pays an
+# object.__setattr__ call per field).
+
+
+class ClaimedMessage(NamedTuple):
     """An outbox row claimed for sending, exactly as the producer wrote it (validate it
-    before use: see dispatcher.outbox.validation)."""
+    before use: see dispatcher.outbox.validation). The claim selects the columns named by
+    the fields, in this order."""
 
     id: int
     route: str
@@ -55,8 +61,7 @@ class ClaimedMessage:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class SubmittedPart:
+class SubmittedPart(NamedTuple):
     """One part the provider accepted, with the id its receipt will carry."""
 
     part_index: int  # 1-based
@@ -65,8 +70,7 @@ class SubmittedPart:
     raw_message_id: str  # as the provider returned it
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
+class Submission(NamedTuple):
     """A message accepted by a provider: the row becomes `submitted`."""
 
     outbox_id: int

@@ -16,7 +16,7 @@ A row that breaks a rule is `rejected` with an error_text naming every rule it b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dispatcher.outbox.records import ClaimedMessage
 from dispatcher.smpp.settings import MIN_VALIDITY_SECONDS  # seed L2971-2972
@@ -34,6 +34,12 @@ MAX_ALPHANUMERIC_SOURCE_CHARACTERS = 11
 # a single part carries at most 160 characters, so a longer text cannot fit in fewer parts
 # than len / 160: enough to refuse a huge body without encoding it
 _MAX_CHARACTERS_PER_PART = 160
+# Most bodies are short: up to 70 characters of the Basic Multilingual Plane are one part in
+# every coding (70 UCS-2 units, at most 140 GSM septets with every character escaped, 70
+# octets in Latin-1), so they need not be encoded to be counted. Outside the BMP a character
+# takes two UCS-2 units.
+_ONE_PART_IN_ANY_CODING = 70
+_LAST_BMP_CHARACTER = "\uffff"
 _QUOTE_LIMIT = 40
 
 
@@ -41,9 +47,9 @@ class InvalidMessage(ValueError):
     """The row breaks at least one rule; `str(error)` is the error_text to store."""
 
 
-@dataclass(frozen=True, slots=True)
-class ValidatedMessage:
-    """A row that passed every check, normalised for sending."""
+class ValidatedMessage(NamedTuple):
+    """A row that passed every check, normalised for sending (a NamedTuple for the reason
+    given in dispatcher.outbox.records)."""
 
     id: int
     route: str
@@ -131,6 +137,8 @@ def count_body_parts(body: str | None, max_parts: int, split_method: str = "udh"
             f"body of {len(body)} characters needs more than the {max_parts} parts "
             f"the route allows"
         )
+    if len(body) <= _ONE_PART_IN_ANY_CODING and max(body) <= _LAST_BMP_CHARACTER:
+        return 1
     try:
         method = "udh" if split_method == "payload" else split_method
         parts = count_parts(body, coding="auto", method=method)

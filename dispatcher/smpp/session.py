@@ -129,6 +129,10 @@ class SmppSession(asyncio.Protocol):
         self._closing_task: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[str] = self._loop.create_future()
         self.close_reason: str | None = None
+        # answers held for a store to finish, grouped by what the handler returned: a batched
+        # store hands one future to every message of a batch, so a batch of receipts costs
+        # one callback and one timer, not one per receipt
+        self._held_acks: dict[Awaitable[object], list[bytes]] = {}
 
     def __repr__(self) -> str:
         return f"<SmppSession {self.info} {self._state.value}>"
@@ -362,16 +366,23 @@ class SmppSession(asyncio.Protocol):
 
     def _ack_when_stored(self, ack: bytes, stored: Awaitable[object]) -> None:
         """Status 0 whatever happens; only the moment waits for the store (bounded)."""
+        held = self._held_acks.get(stored)
+        if held is not None:
+            held.append(ack)
+            return
+        held = self._held_acks[stored] = [ack]
         future = asyncio.ensure_future(stored)
-        sent = False
 
         def answer(*_: object) -> None:
-            nonlocal sent
-            if not sent:
-                sent = True
-                timer.cancel()
-                if self._state is not SessionState.CLOSED:
-                    self._queue(ack)
+            if self._held_acks.get(stored) is not held:
+                # answered already (the store finished, or the timer ran out; a later group
+                # may wait on the same store meanwhile)
+                return
+            del self._held_acks[stored]
+            timer.cancel()
+            if self._state is not SessionState.CLOSED:
+                for each in held:
+                    self._queue(each)
 
         timer = self._clock.call_later(self.settings.inbound_ack_timeout, answer)
         future.add_done_callback(answer)

@@ -135,3 +135,31 @@ async def test_an_answer_never_waits_longer_than_the_ack_timeout(
     record = sim.recording.delivers[0]
     assert record.ack_status == CommandStatus.ESME_ROK
     never.cancel()
+
+
+async def test_answers_waiting_on_one_store_are_each_sent_once(
+    make_sim: SimFactory, make_pool: PoolFactory
+) -> None:
+    """A batched store hands one awaitable to every message of a batch. An answer the timeout
+    released must not take with it the answers of messages that came later and wait on the
+    same store: each deliver_sm is answered, once."""
+    sim = await make_sim()
+    batch: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    handed_up: list[Any] = []
+
+    def on_inbound(info: SessionInfo, pdu: Any) -> asyncio.Future[None]:
+        handed_up.append(pdu)
+        return batch
+
+    pool = await make_pool(account(sim.port, binds=["trx"], inbound_ack_timeout=50.0),
+                           on_inbound=on_inbound)
+    await bound(pool)
+    # released by the timeout (50 clock seconds), the store still busy
+    assert await sim.send_mo(SYSTEM_ID, "79031234567", "Shop", "first") == [
+        CommandStatus.ESME_ROK]
+    second = asyncio.ensure_future(sim.send_mo(SYSTEM_ID, "79031234567", "Shop", "second"))
+    await wait_for(lambda: len(handed_up) == 2)
+    batch.set_result(None)  # the store finishes before the second one's timeout
+    assert await asyncio.wait_for(second, 5) == [CommandStatus.ESME_ROK]
+    assert [d.ack_status for d in sim.recording.delivers] == [CommandStatus.ESME_ROK] * 2
+    assert not sim.recording.violations
