@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from dispatcher.clock import Clock
 from dispatcher.smsc_sim.config import SimConfig
 from dispatcher.smsc_sim.delivery import DeliveryRouter, OutboundDeliver
+from dispatcher.smsc_sim.due_queue import DueQueue
 from dispatcher.smsc_sim.faults import SubmitPolicy
 from dispatcher.smsc_sim.message_ids import MessageIds
 from dispatcher.smsc_sim.receipts import (
@@ -74,6 +75,7 @@ class MessageCenter:
         self._states = StateChooser(config.seed)
         self._store = MessageStore()
         self._rejoiner = Rejoiner(recording)
+        self._receipts_due: DueQueue[StoredMessage] = DueQueue(clock, self._send_receipt)
 
     def incomplete_messages(self) -> int:
         return self._rejoiner.incomplete()
@@ -261,7 +263,7 @@ class MessageCenter:
         ):
             message.final_at = now
             return self._receipt(message)
-        self._clock.call_later(config.receipt_delay, self._send_receipt, message)
+        self._receipts_due.add(config.receipt_delay, message)
         return None
 
     def _stored(

@@ -1,0 +1,42 @@
+"""The simulator's one-timer schedule of receipts: each item fires once, not before it is
+due, in the order it falls due, whatever order it was added in."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dispatcher.clock import ScaledClock
+from dispatcher.smsc_sim.due_queue import DueQueue
+
+
+async def test_items_fire_once_in_due_order_and_never_early() -> None:
+    clock = ScaledClock(0.001)  # one clock second lasts a millisecond
+    fired: list[tuple[str, float]] = []
+    queue: DueQueue[str] = DueQueue(clock, lambda item: fired.append((item, clock.monotonic())))
+    added_at = clock.monotonic()
+    delays = {"late": 60.0, "early": 5.0, "middle": 20.0, "same-as-middle": 20.0}
+    for name, delay in delays.items():
+        queue.add(delay, name)
+    assert len(queue) == 4
+    while len(fired) < 4:
+        await asyncio.sleep(0.005)
+    assert [name for name, _ in fired] == ["early", "middle", "same-as-middle", "late"]
+    for name, at in fired:
+        assert at - added_at >= delays[name], (name, at - added_at)
+    assert len(queue) == 0
+    await asyncio.sleep(0.08)  # nothing fires twice
+    assert len(fired) == 4
+
+
+async def test_an_item_added_while_others_wait_fires_in_its_turn() -> None:
+    clock = ScaledClock(0.001)
+    fired: list[int] = []
+    queue: DueQueue[int] = DueQueue(clock, fired.append)
+    queue.add(50.0, 1)
+    await asyncio.sleep(0.01)
+    queue.add(1.0, 2)  # due before the one the timer waits for
+    await asyncio.sleep(0.02)
+    assert fired == [2]
+    while not fired[1:]:
+        await asyncio.sleep(0.005)
+    assert fired == [2, 1]
