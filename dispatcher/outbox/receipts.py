@@ -25,7 +25,12 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from dispatcher.outbox.records import PartOutcome, ReceiptRecord, ReceiptReport
+from dispatcher.outbox.records import (
+    PartOutcome,
+    ReceiptRecord,
+    ReceiptReport,
+    check_part_statuses,
+)
 from dispatcher.status import MessageStatus
 
 # Several outcomes for one part in a batch: the first final one wins (as it would had they come
@@ -217,6 +222,7 @@ async def record_receipts(
     caller's transaction: three statements whatever the batch size."""
     if not receipts:
         return ReceiptReport(matched=0, pending=0, finalised=0)
+    check_part_statuses(receipts)
     row = await connection.fetchrow(
         _RECORD_RECEIPTS,
         [receipt.account for receipt in receipts],

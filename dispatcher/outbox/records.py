@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -111,9 +111,9 @@ class Release:
     error_text: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiptRecord:
-    """A delivery receipt as received, keyed the way its part was recorded."""
+class ReceiptRecord(NamedTuple):
+    """A delivery receipt as received, keyed the way its part was recorded (one per receipt:
+    a NamedTuple, see above; `check_part_statuses` runs on every batch the store writes)."""
 
     account: str
     message_id: str  # normalised like SubmittedPart.message_id
@@ -123,8 +123,10 @@ class ReceiptRecord:
     error_code: str | None = None
     text: str | None = None
 
-    def __post_init__(self) -> None:
-        _check_part_status(self.status)
+
+def check_part_statuses(receipts: Sequence[ReceiptRecord]) -> None:
+    for receipt in receipts:
+        _check_part_status(receipt.status)
 
 
 @dataclass(frozen=True, slots=True)
