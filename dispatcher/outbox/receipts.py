@@ -16,7 +16,8 @@ Rules:
 Every function here runs inside the caller's transaction. Roll-ups lock the messages concerned
 (in id order, so concurrent batches cannot deadlock) before reading their parts, so two daemons
 receiving receipts for two parts of one message never both miss the last part. A batch costs
-three statements (parts, lock, roll-up) whatever its size.
+one statement for messages of one part, three (parts, lock, roll-up) when multipart
+messages are in the batch, whatever its size.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ updated AS (
     FROM chosen AS c
     WHERE p.outbox_id = ANY(ARRAY(SELECT outbox_id FROM chosen))
       AND p.outbox_id = c.outbox_id AND p.part_index = c.part_index AND p.status = 'submitted'
-    RETURNING p.outbox_id
+    RETURNING p.outbox_id, p.status, p.receipt_state AS state, p.receipt_error AS error_code,
+              p.receipt_text AS text
 )
 """
 
@@ -82,9 +84,34 @@ kept AS (
     WHERE NOT EXISTS (SELECT 1 FROM matched WHERE matched.ord = r.ord)
     RETURNING 1
 ),
-{_UPDATE_PARTS.format(source="matched")}
+{_UPDATE_PARTS.format(source="matched")},
+-- A message of one part takes its part's final outcome in this statement: no other part can
+-- change beside it, so it needs neither the separate lock nor the roll-up of a multipart
+-- message (about a third of the database's work per receipt). The outcome is _ROLL_UP's for
+-- one part: delivered, or the part's failure with its code and text.
+single AS (
+    SELECT o.id, u.status, u.state, u.error_code, u.text
+    FROM updated AS u JOIN outbox AS o ON o.id = u.outbox_id
+    WHERE u.status <> 'submitted' AND o.parts = 1
+    ORDER BY o.id
+    FOR NO KEY UPDATE OF o
+),
+finished AS (
+    UPDATE outbox AS o
+    SET status = s.status,
+        status_at = now(),
+        done_at = now(),
+        error_code = CASE WHEN s.status = 'delivered' THEN o.error_code ELSE s.error_code END,
+        error_text = CASE WHEN s.status = 'delivered' THEN o.error_text
+                          ELSE coalesce(s.text, s.state, s.status) END
+    FROM single AS s
+    WHERE o.id = s.id AND o.status IN ('queued', 'sending', 'submitted')
+    RETURNING o.id
+)
 SELECT (SELECT count(*) FROM matched) AS matched,
        (SELECT count(*) FROM kept) AS pending,
+       (SELECT count(*) FROM finished) AS finished,
+       (SELECT array_agg(id) FROM single) AS single_ids,
        (SELECT array_agg(DISTINCT outbox_id) FROM updated) AS message_ids
 """
 
@@ -219,7 +246,8 @@ async def record_receipts(
     connection: asyncpg.Connection, receipts: Sequence[ReceiptRecord]
 ) -> ReceiptReport:
     """Apply receipts to their parts and messages, keep the others pending. Runs inside the
-    caller's transaction: three statements whatever the batch size."""
+    caller's transaction: one statement, and two more for multipart messages, whatever the
+    batch size."""
     if not receipts:
         return ReceiptReport(matched=0, pending=0, finalised=0)
     check_part_statuses(receipts)
@@ -233,7 +261,9 @@ async def record_receipts(
         [receipt.text for receipt in receipts],
         [receipt.received_at for receipt in receipts],
     )
-    finalised = await roll_up(connection, row["message_ids"])
+    # (the set difference here: an anti-join of two CTEs is planned as a nested loop)
+    multipart = set(row["message_ids"] or ()).difference(row["single_ids"] or ())
+    finalised = row["finished"] + await roll_up(connection, list(multipart))
     return ReceiptReport(matched=row["matched"], pending=row["pending"], finalised=finalised)
 
 

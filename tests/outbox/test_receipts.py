@@ -41,6 +41,42 @@ async def test_a_receipt_finalises_its_message(store: OutboxStore, db: asyncpg.C
     )
 
 
+async def test_one_part_messages_take_their_receipts_outcome_in_one_batch(
+    store: OutboxStore, db: asyncpg.Connection
+) -> None:
+    """Messages of one part are finished by the receipts' own statement, beside a multipart
+    message rolled up the usual way: every outcome, code and text as the roll-up gives it."""
+    delivered = await submitted(store, db, "s1")
+    failed = await submitted(store, db, "s2")
+    no_text = await submitted(store, db, "s3")
+    waiting = await submitted(store, db, "s4")
+    multipart = await submitted(store, db, "m1", "m2")
+    report = await store.record_receipts([
+        receipt("s1", DELIVERED, state="DELIVRD", text="id:s1 stat:DELIVRD"),
+        receipt("s2", MessageStatus.UNDELIVERABLE, state="UNDELIV", error_code="011",
+                text="id:s2 stat:UNDELIV err:011"),
+        receipt("s3", MessageStatus.EXPIRED, state="EXPIRED", error_code="004"),
+        receipt("s4", MessageStatus.SUBMITTED, state="ENROUTE"),
+        receipt("m1", DELIVERED), receipt("m2", DELIVERED),
+    ])
+    assert (report.matched, report.pending, report.finalised) == (6, 0, 4)
+    outcomes = {}
+    for outbox_id in (delivered, failed, no_text, waiting, multipart):
+        row = await row_of(db, outbox_id)
+        outcomes[outbox_id] = (row["status"], row["error_code"], row["error_text"])
+    assert outcomes == {
+        delivered: ("delivered", None, None),
+        failed: ("undeliverable", "011", "id:s2 stat:UNDELIV err:011"),
+        no_text: ("expired", "004", "EXPIRED"),
+        waiting: ("submitted", None, None),
+        multipart: ("delivered", None, None),
+    }
+    # a second receipt for a finished one-part message is kept on its part only
+    report = await store.record_receipts([receipt("s1", MessageStatus.UNDELIVERABLE)])
+    assert report.finalised == 0
+    assert await status_of(db, delivered) == "delivered"
+
+
 async def test_ids_written_in_other_bases_meet_once_normalised(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
