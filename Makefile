@@ -2,13 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The install compiles pdu's codec with mypyc (setup.py; needs gcc and the Python headers);
+# SMPP_PURE_PYTHON=1 installs pure Python. One stamp per mode, so switching reinstalls.
+COMPILED_BUILD := $(if $(filter-out 0,$(SMPP_PURE_PYTHON)),pure,compiled)
+STAMP := $(VENV)/.installed-$(COMPILED_BUILD)
+BUILT := pdu/*.so pdu__mypyc*.so build
+export SMPP_PURE_PYTHON
 
 .PHONY: test lint typecheck pytest bench demo clean
 
-$(STAMP): pyproject.toml
+# An edited pdu source is recompiled: a stale .so would be imported in place of the .py.
+$(STAMP): pyproject.toml setup.py $(wildcard pdu/*.py)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	rm -rf $(BUILT) $(VENV)/.installed*
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
@@ -30,4 +37,4 @@ demo: $(STAMP)
 	$(BIN)/smpp-dispatcher demo
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BUILT) .mypy_cache .pytest_cache .ruff_cache .hypothesis

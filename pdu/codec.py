@@ -4,9 +4,9 @@
 reads one whole frame (as cut by `pdu.framer.Framer`). The hot paths (submit_sm / deliver_sm
 and the message_id responses) are written out by hand, with no per-field validation: one
 str.join and one latin-1 encode for the whole mandatory part when encoding; one regex over the
-mandatory fields or one `bytes.index` when decoding, into a PDU whose slots are set directly
-rather than through its 20-argument dataclass __init__. The other PDUs share a small
-sequential reader.
+mandatory fields or one `bytes.index` when decoding. The other PDUs share a small sequential
+reader. This module and pdu.framer are compiled with mypyc when installed (setup.py): integer
+reads of the header and TLVs are written as octet arithmetic, which compiles to C.
 
 Tolerance (what does *not* raise), after smpp-anchors.md §3 item 10 and §1.7 #2, #10, #14:
 - an unknown command id decodes to `UnknownPdu` (raw body kept, re-encoded unchanged);
@@ -76,14 +76,10 @@ from pdu.pdus import (
 )
 
 _HEADER: Final = struct.Struct(">IIII")
-_unpack_header: Final = _HEADER.unpack_from
 _pack_header: Final = _HEADER.pack
 _TLV_HEADER: Final = struct.Struct(">HH")
-_unpack_tlv_header: Final = _TLV_HEADER.unpack_from
 _U32: Final = struct.Struct(">I")
 _SHORT_MESSAGE_MAX: Final = 255  # sm_length is one octet (SMPP 3.4 §4.4.1)
-# A PDU without its dataclass __init__: the hot decoders set every slot themselves.
-_allocate: Final[Callable[[type[Any]], Any]] = object.__new__
 
 
 class Header(NamedTuple):
@@ -487,21 +483,25 @@ def _list_problem(value: object, name: str) -> str | None:
 # --------------------------------------------------------------------------------- decoding
 
 
+def u32_at(data: bytes, pos: int) -> int:
+    """The big-endian 4-octet integer at `pos` (a header field). Integer arithmetic that mypyc
+    compiles to C: a struct call costs more than the whole expression there."""
+    return (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+
+
 def _decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
     tlvs: dict[int, bytes] = {}
     end = len(frame)
-    unpack = _unpack_tlv_header
-    tag = length = 0
-    try:
-        while pos < end:
-            tag, length = unpack(frame, pos)
-            pos += 4
-            tlvs[tag] = frame[pos : pos + length]
-            pos += length
-    except struct.error:
-        raise PDUError(f"{end - pos} stray octets where a TLV header was expected") from None
-    if pos > end:
-        raise PDUError(f"TLV 0x{tag:04X} of {length} octets runs past the end of the PDU")
+    while end - pos >= 4:
+        tag = (frame[pos] << 8) | frame[pos + 1]
+        length = (frame[pos + 2] << 8) | frame[pos + 3]
+        pos += 4
+        if pos + length > end:
+            raise PDUError(f"TLV 0x{tag:04X} of {length} octets runs past the end of the PDU")
+        tlvs[tag] = frame[pos : pos + length]
+        pos += length
+    if pos < end:
+        raise PDUError(f"{end - pos} stray octets where a TLV header was expected")
     return tlvs
 
 
@@ -517,8 +517,7 @@ _SHORT_MESSAGE_FIELDS: Final = re.compile(
 def _decode_short_message_pdu(
     cls: type[ShortMessagePdu], b: bytes, sequence_number: int, command_status: int
 ) -> ShortMessagePdu:
-    # The hot path of every deliver_sm (receipts, MO) the daemon reads. The PDU is allocated
-    # and its slots set directly: calling the 20-argument dataclass costs twice as much.
+    # The hot path of every deliver_sm (receipts, MO) the daemon reads.
     match = _SHORT_MESSAGE_FIELDS.match(b.decode("latin-1"), HEADER_LENGTH)
     if match is None:
         raise PDUError("the body ends inside a mandatory field")
@@ -552,54 +551,40 @@ def _decode_short_message_pdu(
     size = len(b)
     if end > size:
         raise PDUError(f"short_message of {sm_length} octets runs past the end of the PDU")
-    pdu: ShortMessagePdu = _allocate(cls)
-    pdu.service_type = service_type
-    pdu.source_addr_ton = source_addr_ton
-    pdu.source_addr_npi = source_addr_npi
-    pdu.source_addr = source_addr
-    pdu.dest_addr_ton = dest_addr_ton
-    pdu.dest_addr_npi = dest_addr_npi
-    pdu.destination_addr = destination_addr
-    pdu.esm_class = esm_class
-    pdu.protocol_id = protocol_id
-    pdu.priority_flag = priority_flag
-    pdu.schedule_delivery_time = schedule_delivery_time
-    pdu.validity_period = validity_period
-    pdu.registered_delivery = registered_delivery
-    pdu.replace_if_present_flag = replace_if_present_flag
-    pdu.data_coding = data_coding
-    pdu.sm_default_msg_id = sm_default_msg_id
-    pdu.short_message = b[start:end]
-    pdu.sequence_number = sequence_number
-    pdu.command_status = command_status
-    # The loop of _decode_tlvs, inlined: a deliver_sm receipt carries two or three TLVs, and
-    # the call would cost as much as one of them. A malformed TLV section goes to
-    # _decode_tlvs, which raises the error that names the fault.
-    tlvs: dict[int, bytes] = {}
-    pos = end
-    unpack = _unpack_tlv_header
-    try:
-        while pos < size:
-            tag, length = unpack(b, pos)
-            pos += 4
-            tlvs[tag] = b[pos : pos + length]
-            pos += length
-    except struct.error:
-        pos = -1
-    pdu.tlvs = tlvs if pos == size else _decode_tlvs(b, end)
-    return pdu
+    return cls(
+        service_type,
+        source_addr_ton,
+        source_addr_npi,
+        source_addr,
+        dest_addr_ton,
+        dest_addr_npi,
+        destination_addr,
+        esm_class,
+        protocol_id,
+        priority_flag,
+        schedule_delivery_time,
+        validity_period,
+        registered_delivery,
+        replace_if_present_flag,
+        data_coding,
+        sm_default_msg_id,
+        b[start:end],
+        _decode_tlvs(b, end),
+        sequence_number,
+        command_status,
+    )
 
 
 def _decode_message_id_response(
     cls: type[MessageIdResponse], b: bytes, sequence_number: int, command_status: int
 ) -> MessageIdResponse:
     nul = b.index(0, HEADER_LENGTH)
-    pdu: MessageIdResponse = _allocate(cls)
-    pdu.message_id = b[HEADER_LENGTH:nul].decode("latin-1")
-    pdu.tlvs = _decode_tlvs(b, nul + 1) if nul + 1 < len(b) else {}
-    pdu.sequence_number = sequence_number
-    pdu.command_status = command_status
-    return pdu
+    return cls(
+        b[HEADER_LENGTH:nul].decode("latin-1"),
+        _decode_tlvs(b, nul + 1) if nul + 1 < len(b) else {},
+        sequence_number,
+        command_status,
+    )
 
 
 class _Reader:
@@ -868,14 +853,17 @@ _DECODERS: Final[dict[int, tuple[Callable[..., Any], type[Any]]]] = {
 }
 
 
-def decode(frame: bytes) -> Pdu:
+def decode(frame: bytes | bytearray | memoryview) -> Pdu:
     """The PDU in one whole frame (header included). Raises only PDUError."""
-    if type(frame) is not bytes:
+    if not isinstance(frame, bytes):
         frame = bytes(frame)
     frame_length = len(frame)
     if frame_length < HEADER_LENGTH:
         raise PDUError(f"a frame needs a {HEADER_LENGTH}-octet header, got {frame_length} octets")
-    command_length, command_id, command_status, sequence_number = _unpack_header(frame)
+    command_length = u32_at(frame, 0)
+    command_id = u32_at(frame, 4)
+    command_status = u32_at(frame, 8)
+    sequence_number = u32_at(frame, 12)
     if command_length != frame_length:
         raise PDUError(f"command_length {command_length} but the frame has {frame_length} octets")
     entry = _DECODERS.get(command_id)

@@ -19,19 +19,15 @@ connection.
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from pdu.codec import Header, decode, peek_header
+from pdu.codec import Header, decode, peek_header, u32_at
 from pdu.constants import HEADER_LENGTH
 from pdu.errors import PDUError
-from pdu.pdus import DataSmResp, DeliverSmResp, MessageIdResponse, Pdu, SubmitSmResp
+from pdu.pdus import DataSmResp, DeliverSmResp, Pdu, SubmitSmResp
 
-_LENGTH: Final = struct.Struct(">I")
 _LENGTH_SIZE: Final = 4
-_HEADER: Final = struct.Struct(">IIII")
 
 DEFAULT_MAX_COMMAND_LENGTH: Final = 65536
 """Room for any PDU an SMSC sends in practice (short_message is at most 255 octets and a
@@ -39,11 +35,9 @@ message_payload of a few KiB is already rare), and a bound so that a corrupt len
 the session buffer gigabytes."""
 
 # The responses feed_decoded reads in place: a message_id, its NUL, and (then) nothing else.
-_MESSAGE_ID_RESPONSES: Final[dict[int, type[MessageIdResponse]]] = {
+_MESSAGE_ID_RESPONSES: Final[dict[int, type[SubmitSmResp | DeliverSmResp | DataSmResp]]] = {
     cls.command_id: cls for cls in (SubmitSmResp, DeliverSmResp, DataSmResp)
 }
-# A PDU without its dataclass __init__ (see pdu.codec._allocate).
-_allocate: Final[Callable[[type[Any]], Any]] = object.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +70,16 @@ class Framer:
         """Octets received that do not yet form a whole frame (non-zero at EOF = a cut PDU)."""
         return len(self._pending)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         stream = self._take(data)
         if stream is None:
             return []
         frames: list[bytes] = []
         pos = 0
         end = len(stream)
-        unpack_length = _LENGTH.unpack_from
-        maximum = self._max
         while end - pos >= _LENGTH_SIZE:
-            (length,) = unpack_length(stream, pos)
-            if length < HEADER_LENGTH or length > maximum:
+            length = u32_at(stream, pos)
+            if length < HEADER_LENGTH or length > self._max:
                 raise self._lose_framing(length)
             if end - pos < length:
                 break
@@ -96,63 +88,51 @@ class Framer:
         self._keep(stream, pos)
         return frames
 
-    def feed_decoded(self, data: bytes) -> list[Pdu | UndecodableFrame]:
+    def feed_decoded(self, data: bytes | bytearray | memoryview) -> list[Pdu | UndecodableFrame]:
         """`feed` and `decode` in one pass: each complete frame as its PDU, in order, or as an
         UndecodableFrame when decode would raise. Raises PDUError only for lost framing."""
         stream = self._take(data)
         if stream is None:
             return []
         pdus: list[Pdu | UndecodableFrame] = []
-        # The loop runs once per PDU: everything it touches is a local.
-        append = pdus.append
         pos = 0
         end = len(stream)
-        last_header = end - HEADER_LENGTH
-        header_length = HEADER_LENGTH
-        unpack_header = _HEADER.unpack_from
-        maximum = self._max
-        message_id_responses = _MESSAGE_ID_RESPONSES
-        allocate = _allocate
         # One character per octet: a message_id is then a slice of this, not a slice to decode.
         text = stream.decode("latin-1")
-        while pos <= last_header:
-            length, command_id, command_status, sequence_number = unpack_header(stream, pos)
-            if length < header_length or length > maximum:
+        while end - pos >= HEADER_LENGTH:
+            length = u32_at(stream, pos)
+            if length < HEADER_LENGTH or length > self._max:
                 raise self._lose_framing(length)
             frame_end = pos + length
             if frame_end > end:
                 break
             # A body that is exactly a message_id and its NUL is read here, as decode would.
-            if (
-                command_id in message_id_responses
-                and length > header_length
-                and stream[frame_end - 1] == 0
-            ):
-                message_id = text[pos + header_length : frame_end - 1]
+            response_class = _MESSAGE_ID_RESPONSES.get(u32_at(stream, pos + 4))
+            if response_class is not None and length > HEADER_LENGTH and stream[frame_end - 1] == 0:
+                message_id = text[pos + HEADER_LENGTH : frame_end - 1]
                 if "\x00" not in message_id:
-                    pdu = allocate(message_id_responses[command_id])
-                    pdu.message_id = message_id
-                    pdu.tlvs = {}
-                    pdu.sequence_number = sequence_number
-                    pdu.command_status = command_status
-                    append(pdu)
+                    pdus.append(
+                        response_class(
+                            message_id, {}, u32_at(stream, pos + 12), u32_at(stream, pos + 8)
+                        )
+                    )
                     pos = frame_end
                     continue
             frame = stream[pos:frame_end]
             try:
-                append(decode(frame))
+                pdus.append(decode(frame))
             except PDUError as error:
-                append(UndecodableFrame(frame, error))
+                pdus.append(UndecodableFrame(frame, error))
             pos = frame_end
         if end - pos >= _LENGTH_SIZE:
             # A partial header whose length is already readable is checked now, as feed does.
-            (length,) = _LENGTH.unpack_from(stream, pos)
-            if length < HEADER_LENGTH or length > maximum:
+            length = u32_at(stream, pos)
+            if length < HEADER_LENGTH or length > self._max:
                 raise self._lose_framing(length)
         self._keep(stream, pos)
         return pdus
 
-    def _take(self, data: bytes) -> bytes | None:
+    def _take(self, data: bytes | bytearray | memoryview) -> bytes | None:
         """The stream to cut frames from: what was pending plus `data`, or None while the
         pending frame is still incomplete."""
         if self._error is not None:
@@ -171,9 +151,7 @@ class Framer:
         end = len(stream)
         if pos < end:
             self._pending += stream[pos:]
-            self._needed = (
-                _LENGTH.unpack_from(stream, pos)[0] if end - pos >= _LENGTH_SIZE else _LENGTH_SIZE
-            )
+            self._needed = u32_at(stream, pos) if end - pos >= _LENGTH_SIZE else _LENGTH_SIZE
         else:
             self._needed = _LENGTH_SIZE
 
