@@ -413,7 +413,7 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
         f"{t.total_cpu_us:.0f} µs of CPU per message, so {cores} free cores could carry at most "
         f"about {cores * 1e6 / max(t.total_cpu_us, 1):,.0f}/s with this code; the rest of the "
         "gap is other jobs' load on the shared cores and the waits of a pipeline whose every "
-        "step is a durable commit.",
+        "step is a durable commit. The aim is not reached; see the ceiling below.",
         f"- INSERT-to-wire p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms (aim: p50 "
         "under 10 ms).",
     ]
@@ -441,37 +441,46 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
 # What profiling found (py-spy on the daemon, pg_stat_statements and EXPLAIN on the database,
 # during development); kept with the figures so a reader knows where the time goes.
 FINDINGS = """\
-Where the time goes, and what changed:
+Where the time goes (py-spy on the daemon and the simulator, pg_stat_statements and EXPLAIN
+on the database, 30,000-40,000-message runs of this benchmark):
 
-- Fixed (dispatcher/outbox/store.py): a receipt written while its part's `mark_submitted`
-  transaction was still open saw no part, that transaction saw no receipt, and the receipt
-  waited in `dispatcher_pending_receipt` for the 30 s sweep. Under load most messages hit it
-  (5,000 rows: the last one final after 120 s instead of 3 s). One daemon's parts and
-  receipts are now written one transaction at a time.
-- Database, per message: four updates of the outbox row (claim, in-doubt marker, submitted,
-  final), all but the marker non-HOT because `status` is in the partial indexes' predicates;
-  an insert and an update of the part; a row lock for the roll-up; and, for about a third of
-  the messages at this receipt delay, a detour through the pending-receipt table (the receipt
-  came before its part was written). The store driven alone in batches of 500 costs about
-  130-160 µs of PostgreSQL CPU per message on this machine.
-- Daemon, per message (py-spy): the SMPP engine and codec about half (encoding, window,
-  responses, receipt decoding); asyncpg and the store's batches about a fifth; Prometheus
-  `labels()` look-ups were about 8 % (now cached in the sender and the receipt handler; the
-  engine's observer in dispatcher/metrics.py still makes two per response).
-- Latency: the idle daemon's path is NOTIFY -> claim (a commit) -> in-doubt marker (a second
-  commit) -> submit_sm. Each commit waits for its WAL flush and, on busy cores, for a CPU.
-- Run to run, the rate follows the other jobs' load: 1,500 to 1,700 messages/s over the last
-  runs during development, with the CPU per message steadier (190-220 µs in the daemon).
+- Database, per message: three new versions of the outbox row (claim, submitted, final),
+  each non-HOT because `status` is in the partial indexes' predicates, so each adds a
+  primary-key entry; the part's insert and its receipt update; about 1.9 KB of WAL.
+  Statement time per message: receipts (part update, and the final status of one-part
+  messages) ~55 µs, `mark_submitted` (outbox -> submitted, part insert) ~40 µs, claim
+  ~20-25 µs.
+- Daemon, per message: sending (split, encode, the pool's job and tickets) about a quarter,
+  receipt handling a fifth, the database batches about a seventh (asyncpg checks every array
+  element against collections.abc: ~3 %), responses ~7 %, the event loop ~7 %, Prometheus
+  ~5 %.
+- The ceiling with this design: 300-330 µs of CPU per message across the three processes,
+  so two cores at 100 % carry 6,000-6,500 messages/s. 10,000/s needs 200 µs for all three.
+  Where that would come from: fewer row versions per message (moving the per-message state
+  out of the partial-index predicates so updates can be HOT), a batch-level path through the
+  daemon (one call per claim batch instead of one per message in the sender and the result
+  sinks), and a cheaper simulator (in production the SMSC is not on the same cores).
 
-Switched on since the first measurement (each measured alone with the change patched in,
-30,000 messages, load average about 5, before it became the daemon's code):
+What changed in the last round (before: 3,119 messages/s; daemon 201, PostgreSQL 267,
+simulator 85 µs per message):
 
-- `claim(..., written=True)` in place of claim + `mark_written` when the in-doubt policy is
-  "resend" everywhere (the default; there the marker only changes the text a requeued row
-  carries): PostgreSQL -30 µs per message, INSERT-to-wire p50 2.4-3.7 ms instead of 4-6 ms.
-- Receipts written after the parts they refer to (`BatchWriter(..., after=...)`): no receipt
-  takes the pending detour; daemon -10 µs and PostgreSQL -10 µs per message.
-- Labelled children cached in `EngineMetrics.submit_response`: daemon -5 µs per message.
+- Claims walk the claim index (`SET LOCAL enable_bitmapscan/enable_sort/enable_seqscan = off`
+  in the claim's transaction). With statistics from before a bulk INSERT (autovacuum analyzes
+  up to a minute later) the planner read and sorted the whole queue for every claim: 98 ->
+  25 µs of database time per claimed row.
+- The daemon's sessions plan with `random_page_cost = 1.1` (the rows a batch touches are in
+  memory): batch statements had become sequential scans of the outbox and of the parts per
+  batch, growing with the tables. With the claim fix: PostgreSQL 167 -> 113 µs per message.
+- One-part messages take their receipt's outcome in the receipts' own statement (no lock and
+  roll-up statements): receipt, lock and roll-up 86 -> 57 µs of database time per message.
+- Daemon: per-message records are NamedTuples (a frozen dataclass of 11 fields took 3.4 µs to
+  build, a NamedTuple 0.75 µs); bodies of up to 70 BMP characters are counted as one part
+  without encoding them; a route's validity period is formatted once; deliver_sm answers
+  waiting on one store batch share one timer and one callback: 200 -> 150 µs per message.
+- Simulator: receipts due later wait on one timer (`DueQueue`), receipt dates are formatted
+  once a minute: 85-92 -> 66-72 µs per message.
+- The compiled codec (setup.py) did not move the daemon's figure: the engine encodes into a
+  reused SubmitSm and decoding is a small share of its time.
 """
 
 
