@@ -3,7 +3,9 @@
     .venv/bin/python -m benchmarks.codec_bench
 
 Lines (each library doing the same job the way its users do it):
-- encode a submit_sm from text, GSM 7-bit and UCS-2. Ours: encode_text + SubmitSm + encode.
+- encode a submit_sm from text, GSM 7-bit and UCS-2. Ours: encode_text + encode_submit_sm,
+  the path the SMPP engine sends every part through (dispatcher/smpp/job.py SubmitEncoder;
+  the breakdown also times building a SubmitSm and encode()-ing it, the same octets).
   aiosmpplib: SubmitSm(...) + .pdu() (it encodes the text itself). smpplib: gsm.make_parts +
   make_pdu + generate(). The addresses are built once outside the loop for every library,
   which flatters aiosmpplib (its PhoneNumber objects validate on construction).
@@ -34,7 +36,7 @@ import smpplib.smpp
 from aiosmpplib import protocol as aio
 from aiosmpplib.state import NPI, TON, PhoneNumber
 
-from pdu.codec import decode, encode
+from pdu.codec import decode, encode, encode_submit_sm
 from pdu.constants import ESM_DELIVERY_RECEIPT, Npi, Ton
 from pdu.framer import Framer
 from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
@@ -90,6 +92,25 @@ def our_submit_sm_pdu(encoded: EncodedText) -> SubmitSm:
 
 
 def ours_submit_sm(text: str) -> bytes:
+    return ours_submit_sm_after_text(encode_text(text))
+
+
+def ours_submit_sm_after_text(encoded: EncodedText) -> bytes:
+    return encode_submit_sm(
+        source_addr_ton=Ton.ALPHANUMERIC,
+        source_addr_npi=Npi.ISDN,
+        source_addr=SENDER,
+        dest_addr_ton=Ton.INTERNATIONAL,
+        dest_addr_npi=Npi.ISDN,
+        destination_addr=RECIPIENT,
+        registered_delivery=1,
+        data_coding=encoded.data_coding,
+        short_message=encoded.data,
+        sequence_number=7,
+    )
+
+
+def ours_submit_sm_through_the_dataclass(text: str) -> bytes:
     return encode(our_submit_sm_pdu(encode_text(text)))
 
 
@@ -309,6 +330,12 @@ def print_our_breakdown() -> None:
     steps = {
         "pdu.text.encode_text (GSM 7-bit)": lambda: encode_text(GSM_TEXT),
         "pdu.text.encode_text (UCS-2)": lambda: encode_text(UCS2_TEXT),
+        "encode_submit_sm(...) from the encoded text (the line's second step)": lambda: (
+            ours_submit_sm_after_text(gsm)
+        ),
+        "the same line through the dataclass: encode_text + SubmitSm(...) + encode": lambda: (
+            ours_submit_sm_through_the_dataclass(GSM_TEXT)
+        ),
         "SubmitSm(...) construction (keywords)": lambda: our_submit_sm_pdu(gsm),
         "pdu.codec.encode(submit_sm)": lambda: encode(submit_sm),
         "pdu.codec.decode(deliver_sm receipt)": lambda: decode(RECEIPT_FRAME),

@@ -5,7 +5,7 @@ Nothing here does I/O or imports asyncio; the daemon (`dispatcher`) drives it. T
 `gsm7`, `text`, `segmentation`, `reassembly`, `receipt`, `message_id`, `smpp_time`.
 """
 
-from pdu.codec import Header, decode, encode, peek_header
+from pdu.codec import Header, decode, encode, encode_submit_sm, peek_header
 from pdu.constants import (
     ESM_DELIVERY_RECEIPT,
     ESM_TYPE_MASK,
@@ -147,6 +147,7 @@ __all__ = [
     "decode_value",
     "encode",
     "encode_gsm7",
+    "encode_submit_sm",
     "encode_text",
     "encode_value",
     "format_absolute",
