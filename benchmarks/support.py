@@ -71,7 +71,8 @@ def write_results_section(heading: str, text: str) -> None:
     results = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(results):
-        results = pattern.sub(lambda _: text, results, count=1)
+        # the section ends with one blank line before the next heading
+        results = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", results, count=1)
     else:
         results = results.rstrip("\n") + "\n\n" + text
     RESULTS.write_text(results.rstrip("\n") + "\n")
