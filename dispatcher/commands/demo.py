@@ -312,14 +312,33 @@ async def _wait_all_final(
 
 
 async def _stop(daemon: Daemon, task: asyncio.Task[None], clock: Clock) -> None:
-    """Stop the daemon (it unbinds and writes its last results) and wait for it."""
+    """Stop the daemon (it unbinds and writes its last results) and wait for it.
+
+    A Ctrl-C (the demo's own task cancelled) while it waits still stops the daemon, and is
+    then passed on: swallowed here, the demo would finish as if nothing had been pressed."""
     daemon.stop()
-    with contextlib.suppress(Exception, asyncio.CancelledError):
+    interrupted = False
+    try:
         await clock.wait_for(asyncio.shield(task), STOP_TIMEOUT_SECONDS)
+    except asyncio.CancelledError:
+        interrupted = _being_cancelled()
+    except Exception:  # the daemon's own failure or the timeout: it is cancelled below
+        pass
     if not task.done():
         task.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            interrupted = interrupted or _being_cancelled()
+        except Exception:
+            pass
+    if interrupted:
+        raise asyncio.CancelledError
+
+
+def _being_cancelled() -> bool:
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0
 
 
 def _mix(states: dict[str, float]) -> str:
