@@ -58,7 +58,6 @@ class ClaimedMessage(NamedTuple):
     validity: int | None
     client_ref: str | None
     attempts: int
-    created_at: datetime
 
 
 class SubmittedPart(NamedTuple):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ def claimed(**overrides: Any) -> ClaimedMessage:
         "validity": None,
         "client_ref": None,
         "attempts": 1,
-        "created_at": datetime.now(UTC),
         **overrides,
     }
     return ClaimedMessage(**fields)
