@@ -25,6 +25,9 @@ from dispatcher.outbox.migrate import migrate
 from dispatcher.pg.admin import create_database, drop_database
 from dispatcher.pg.embedded import EmbeddedPostgres
 
+# the HTTP fixtures (serve, closing, closed_port_url, a scaled clock) for every area
+pytest_plugins = ["tests.http_servers"]
+
 T = TypeVar("T")
 _database_numbers = itertools.count(1)
 _MIGRATED_TEMPLATE = "smpp_dispatcher_migrated_template"

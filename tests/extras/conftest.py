@@ -1,18 +1,18 @@
-"""Fixtures: the fakes on real 127.0.0.1 sockets, a scaled clock, and an in-memory store for
-callback records that keeps one record per dedupe key (what the outbox tables do).
+"""Fixtures: the Devino platform fake and an in-memory store for callback records that keeps
+one record per dedupe key (what the outbox tables do). The scaled clock, `serve`, `closing` and
+`closed_port_url` come from tests/http_servers.py.
 
-One clock second lasts 10 ms (`CLOCK_FACTOR`): a fake Viber message's 3 s to its outcome take
-30 ms. Clients get a long response timeout (`RELAXED_TIMEOUT`) unless a test is about timeouts.
+One clock second lasts 10 ms: a fake Viber message's 3 s to its outcome take 30 ms. Clients get
+a long response timeout (`RELAXED_TIMEOUT`) unless a test is about timeouts.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pytest
-from aiohttp import web
 
 from dispatcher.clock import Clock, ScaledClock
 from dispatcher.fallback.devino_auth import DevinoCredentials
@@ -20,55 +20,10 @@ from dispatcher.fallback.devino_incoming import Stored
 from dispatcher.fallback.viber import ViberReport
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 
-CLOCK_FACTOR = 0.01
 RELAXED_TIMEOUT = 1000.0  # clock seconds
 LOGIN = "acme"
 PASSWORD = "a+b==13%!"  # the seed's encoding example (L94-98)
 CREDENTIALS = DevinoCredentials(LOGIN, PASSWORD)
-
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-class Closable(Protocol):
-    async def close(self) -> None: ...
-
-
-@pytest.fixture
-def clock() -> ScaledClock:
-    return ScaledClock(CLOCK_FACTOR)
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start an aiohttp application on 127.0.0.1 (a free port); returns its base URL."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def closing() -> AsyncIterator[Callable[[Any], Any]]:
-    """Register a client to be closed after the test."""
-    clients: list[Closable] = []
-
-    def register(client: Any) -> Any:
-        clients.append(client)
-        return client
-
-    yield register
-    for client in clients:
-        await client.close()
 
 
 def new_platform(clock: Clock, **options: Any) -> DevinoPlatform:

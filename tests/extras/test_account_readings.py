@@ -23,8 +23,9 @@ from dispatcher.fallback.devino_soap import DevinoSoapV2Sender
 from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, LOGIN, RELAXED_TIMEOUT, Serve
+from .conftest import CREDENTIALS, LOGIN, RELAXED_TIMEOUT
 
 Closing = Callable[[Any], Any]
 

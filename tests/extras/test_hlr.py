@@ -14,8 +14,9 @@ from dispatcher.fallback.devino_hlr import DevinoHlrClient, NumberVerdict
 from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Sender
 from dispatcher.provider_sim import devino_hlr as hlr_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, RELAXED_TIMEOUT, Serve
+from .conftest import CREDENTIALS, RELAXED_TIMEOUT
 
 Closing = Callable[[Any], Any]
 

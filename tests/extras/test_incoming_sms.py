@@ -28,8 +28,9 @@ from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_mo_push import MoPusher
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, MemoryStore, Serve
+from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, MemoryStore
 
 TOKEN = "mo-push-7Hq2xW9kLp4Rt6Zs"
 Closing = Callable[[Any], Any]

@@ -16,8 +16,9 @@ from dispatcher.fallback.devino_viber_codes import MESSAGE_CODES
 from dispatcher.fallback.viber import Leg, OutgoingViber, SmsResend, ViberButton
 from dispatcher.provider_sim import devino_viber as viber_sim
 from dispatcher.status import MessageStatus
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, Serve, poll_viber_until_final
+from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, poll_viber_until_final
 
 Closing = Callable[[Any], Any]
 

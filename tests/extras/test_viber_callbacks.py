@@ -25,8 +25,9 @@ from dispatcher.fallback.devino_viber import DevinoViberSender
 from dispatcher.fallback.viber import OutgoingViber
 from dispatcher.provider_sim import devino_viber as viber_sim
 from dispatcher.status import MessageStatus
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, MemoryStore, Serve
+from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, MemoryStore
 
 TOKEN = "Xk3-pQ9_vR2mT7wY4zL8nB5c"
 Closing = Callable[[Any], Any]

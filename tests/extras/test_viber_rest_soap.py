@@ -19,8 +19,9 @@ from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 from dispatcher.status import MessageStatus
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, RELAXED_TIMEOUT, Serve, poll_viber_until_final
+from .conftest import CREDENTIALS, RELAXED_TIMEOUT, poll_viber_until_final
 
 Closing = Callable[[Any], Any]
 

@@ -1,6 +1,6 @@
 """A daemon with the parts beyond SMS: real PostgreSQL, the provider fakes on 127.0.0.1, the
 daemon's callback receiver on a real port, on a scaled clock (one clock second lasts 10 ms).
-The daemon fixtures are tests/daemon's, the `serve` fixture tests/extras'."""
+The daemon fixtures are tests/daemon's; `serve` is tests/http_servers.py's (for every test)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import asyncpg
 
 from dispatcher.config import Config
 from tests.daemon.conftest import clock, db, start_daemon, wait_all_final
-from tests.extras.conftest import LOGIN, PASSWORD, serve
+from tests.extras.conftest import LOGIN, PASSWORD
 
-__all__ = ["LOGIN", "PASSWORD", "clock", "db", "serve", "start_daemon", "wait_all_final"]
+__all__ = ["LOGIN", "PASSWORD", "clock", "db", "start_daemon", "wait_all_final"]
 
 TOKEN = "cb-Xk3pQ9vR2mT7wY4zL8nB5c"
 

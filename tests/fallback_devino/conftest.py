@@ -1,18 +1,17 @@
-"""Fixtures: the Devino fakes on real 127.0.0.1 sockets, clients pointed at them, a scaled clock.
+"""Fixtures: the Devino fakes on real 127.0.0.1 sockets and clients pointed at them (the scaled
+clock, `serve`, `closing` and `closed_port_url` come from tests/http_servers.py).
 
-One clock second lasts 10 ms (`CLOCK_FACTOR`): the fakes' 7 s from queued to final take 70 ms.
+One clock second lasts 10 ms: the fakes' 7 s from queued to final take 70 ms.
 Clients get a long response timeout (`RELAXED_TIMEOUT`, 10 s of real time) unless a test is
 about timeouts, so that a busy machine never turns a slow answer into an in-doubt send.
 """
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from dispatcher.clock import Clock, ScaledClock
 from dispatcher.fallback.base import StatusReport
@@ -21,40 +20,14 @@ from dispatcher.fallback.devino_base import DevinoSenderBase
 from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
-CLOCK_FACTOR = 0.01
 RELAXED_TIMEOUT = 1000.0  # clock seconds
 LOGIN = "acme"
 # The seed's own encoding example (L94-98): every character here needs percent-encoding.
 PASSWORD = "a+b==13%!"
 CREDENTIALS = DevinoCredentials(LOGIN, PASSWORD)
 
-Serve = Callable[[web.Application], Awaitable[str]]
-
-
-@pytest.fixture
-def clock() -> ScaledClock:
-    return ScaledClock(CLOCK_FACTOR)
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start an aiohttp application on 127.0.0.1 (a free port); returns its base URL."""
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        # A short shutdown: a fake still holding a hung answer is released at teardown.
-        runner = web.AppRunner(app, shutdown_timeout=0.2)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
 
 
 def new_platform(clock: Clock, **options: Any) -> DevinoPlatform:
@@ -74,29 +47,6 @@ async def rest_url(serve: Serve, platform: DevinoPlatform) -> str:
 @pytest.fixture
 async def soap_url(serve: Serve, platform: DevinoPlatform) -> str:
     return await serve(soap_sim.build_app(platform))
-
-
-@pytest.fixture
-async def closing() -> AsyncIterator[Callable[[DevinoSenderBase], DevinoSenderBase]]:
-    """Register a sender to be closed after the test."""
-    senders: list[DevinoSenderBase] = []
-
-    def register(sender: DevinoSenderBase) -> DevinoSenderBase:
-        senders.append(sender)
-        return sender
-
-    yield register
-    for sender in senders:
-        await sender.close()
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A base URL on 127.0.0.1 where nothing listens: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 async def poll_until_final(

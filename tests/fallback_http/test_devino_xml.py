@@ -19,7 +19,7 @@ from dispatcher.fallback.devino_xml import (
 )
 from dispatcher.provider_sim.devino_xml import SIM_KEY, DevinoXmlSim, build_app
 from dispatcher.status import MessageStatus
-from tests.fallback_http.conftest import Serve
+from tests.http_servers import Serve
 
 LOGIN, PASSWORD = "shop", "s3cret-Pa55"
 
@@ -294,9 +294,9 @@ async def test_the_fake_refuses_bad_documents(serve: Serve, clock: ScaledClock) 
     app = build_app(clock=clock, accounts={LOGIN: PASSWORD})
     url = await serve(app)
     async with aiohttp.ClientSession() as http:
-        async with http.post(url + "Send.ashx", data=b"<package") as response:
+        async with http.post(url + "/Send.ashx", data=b"<package") as response:
             assert b"<error>201</error>" in await response.read()
-        async with http.post(url + "Other.ashx", data=b"<package/>") as response:
+        async with http.post(url + "/Other.ashx", data=b"<package/>") as response:
             assert response.status == 404
     assert app[SIM_KEY].requests["send.ashx"] == 1
 

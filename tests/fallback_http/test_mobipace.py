@@ -16,7 +16,7 @@ from dispatcher.fallback.base import ChannelError, OutgoingSms, SendOutcome
 from dispatcher.fallback.mobipace import MESSAGE_STATUSES, MobipaceSender, RequestCode
 from dispatcher.provider_sim.mobipace import SIM_KEY, MobipaceSim, build_app
 from dispatcher.status import MessageStatus
-from tests.fallback_http.conftest import Serve
+from tests.http_servers import Serve
 
 USERNAME, PASSWORD = "ops@shop.example", "Pa55-w0rd!"
 
@@ -34,7 +34,7 @@ def sim(clock: ScaledClock) -> MobipaceSim:
 
 @pytest.fixture
 async def base_url(sim: MobipaceSim, serve: Serve) -> str:
-    return await serve(build_app(sim)) + "v3/"
+    return await serve(build_app(sim)) + "/v3/"
 
 
 @pytest.fixture
@@ -234,7 +234,7 @@ async def test_reauthorizes_on_103_and_repeats_once(
 async def test_session_is_renewed_before_it_lapses(serve: Serve) -> None:
     clock = ScaledClock(0.0001)  # 3300 clock seconds in 0.33 s
     sim = MobipaceSim(clock=clock, accounts={USERNAME: PASSWORD}, session_idle_seconds=3600)
-    url = await serve(build_app(sim)) + "v3/"
+    url = await serve(build_app(sim)) + "/v3/"
     sender = MobipaceSender(
         username=USERNAME, password=PASSWORD, clock=clock, base_url=url, timeout_seconds=5000)
     try:
@@ -319,7 +319,7 @@ async def test_an_unreadable_answer_leaves_the_send_in_doubt(
     app = web.Application()
     app.router.add_post("/v3/authorize", authorize)
     app.router.add_post("/v3/Send", broken)
-    url = await serve(app) + "v3/"
+    url = await serve(app) + "/v3/"
     sender = MobipaceSender(username=USERNAME, password=PASSWORD, clock=clock, base_url=url)
     try:
         [result] = await sender.send_batch([sms("u")])

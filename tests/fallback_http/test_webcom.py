@@ -23,7 +23,7 @@ from dispatcher.fallback.webcom import (
 )
 from dispatcher.provider_sim.webcom import SIM_KEY, WebcomSim, build_app
 from dispatcher.status import MessageStatus
-from tests.fallback_http.conftest import Serve
+from tests.http_servers import Serve
 
 LOGIN, PASSWORD, TOKEN = "shop", "w3bc0m-Pass", "tok-9f8e7d6c5b4a"
 
@@ -41,7 +41,7 @@ def sim(clock: ScaledClock) -> WebcomSim:
 
 @pytest.fixture
 async def base_url(sim: WebcomSim, serve: Serve) -> str:
-    return await serve(build_app(sim)) + "json/"
+    return await serve(build_app(sim)) + "/json/"
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ async def test_callbacks_end_to_end(
 
     receiver = web.Application()
     receiver.router.add_post("/webcom/status", status_callback_handler(store))
-    sim.callback_url = await serve(receiver) + "webcom/status"
+    sim.callback_url = await serve(receiver) + "/webcom/status"
     sim.outcomes["79030000002"] = "expired"
     results = await client.send_batch([sms("1"), sms("2", "79030000002")])
     await clock.sleep(31)
@@ -304,7 +304,7 @@ async def test_callbacks_stop_after_five_attempts(
 
     receiver = web.Application()
     receiver.router.add_post("/status", ignore)
-    sim.callback_url = await serve(receiver) + "status"
+    sim.callback_url = await serve(receiver) + "/status"
     await client.send_batch([sms("1")])
     await clock.sleep(31)
     pushed = [await sim.push_callbacks() for _ in range(7)]
@@ -319,15 +319,16 @@ async def test_the_app_pushes_callbacks_by_itself(serve: Serve, clock: ScaledClo
 
     receiver = web.Application()
     receiver.router.add_post("/cb", status_callback_handler(store))
-    callback_url = await serve(receiver) + "cb"
+    callback_url = await serve(receiver) + "/cb"
     app = build_app(clock=clock, accounts={LOGIN: PASSWORD}, final_after=2,
                     callback_url=callback_url, callback_interval=1)
-    url = await serve(app) + "json/"
+    url = await serve(app) + "/json/"
     sender = WebcomSender(login=LOGIN, password=PASSWORD, clock=clock, base_url=url)
     try:
         [sent] = await sender.send_batch([sms("1")])
+        # the report is stored before the receiver's answer reaches the fake: wait for both
         for _ in range(100):  # at most 100 clock seconds
-            if stored:
+            if stored and app[SIM_KEY].acknowledged:
                 break
             await clock.sleep(1)
     finally:
