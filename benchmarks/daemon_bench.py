@@ -473,9 +473,6 @@ simulator 85 µs per message):
   batch, growing with the tables. With the claim fix: PostgreSQL 167 -> 113 µs per message.
 - One-part messages take their receipt's outcome in the receipts' own statement (no lock and
   roll-up statements): receipt, lock and roll-up 86 -> 57 µs of database time per message.
-- `dispatcher_part` has fillfactor 30 (migration 0004): a part grows by its receipt, and at
-  80 only about one receipt update in five stayed on its page (HOT); now all do: the store's
-  receipt step 65 -> 56 µs per message.
 - Daemon: per-message records are NamedTuples (a frozen dataclass of 11 fields took 3.4 µs to
   build, a NamedTuple 0.75 µs); bodies of up to 70 BMP characters are counted as one part
   without encoding them; a route's validity period is formatted once; deliver_sm answers
