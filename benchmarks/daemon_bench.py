@@ -479,6 +479,10 @@ simulator 85 µs per message):
   waiting on one store batch share one timer and one callback: 200 -> 150 µs per message.
 - Simulator: receipts due later wait on one timer (`DueQueue`), receipt dates are formatted
   once a minute: 85-92 -> 66-72 µs per message.
+- Measured and dropped: `dispatcher_part` at fillfactor 30, so that every receipt's update of
+  its part stays on its page (HOT). The store alone, 30,000 messages in batches of 500:
+  receipt step 65 -> 56 µs per message; 100,000 messages in batches of 3,000 (as this
+  benchmark runs): 57 -> 117 µs. Not understood yet.
 - The compiled codec (setup.py) did not move the daemon's figure: the engine encodes into a
   reused SubmitSm and decoding is a small share of its time.
 """
