@@ -111,7 +111,7 @@ SET status = 'queued',
     dispatcher_written_at = NULL
 FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::text[])
      AS r(id, delay, error_code, error_text)
-WHERE o.id = ANY($2::bigint[]) AND o.id = r.id  -- the ANY: a primary-key lookup, not a scan
+WHERE o.id = r.id
   AND o.status = 'sending' AND o.dispatcher_lease_owner = $1
 RETURNING o.id
 """

@@ -53,8 +53,7 @@ updated AS (
         receipt_text = c.text,
         receipt_at = c.at
     FROM chosen AS c
-    WHERE p.outbox_id = ANY(ARRAY(SELECT outbox_id FROM chosen))
-      AND p.outbox_id = c.outbox_id AND p.part_index = c.part_index AND p.status = 'submitted'
+    WHERE p.outbox_id = c.outbox_id AND p.part_index = c.part_index AND p.status = 'submitted'
     RETURNING p.outbox_id, p.status, p.receipt_state AS state, p.receipt_error AS error_code,
               p.receipt_text AS text
 )
@@ -155,7 +154,7 @@ SET status = coalesce((agg.failed).status, 'delivered'),
                        coalesce((agg.failed).receipt_text, (agg.failed).receipt_state,
                                 (agg.failed).status)) END
 FROM agg
-WHERE o.id = ANY($1::bigint[]) AND o.id = agg.outbox_id
+WHERE o.id = agg.outbox_id
   AND o.status IN ('queued', 'sending', 'submitted')
   AND ((agg.failed).status IS NOT NULL OR agg.all_delivered)
 RETURNING o.id

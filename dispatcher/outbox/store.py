@@ -73,11 +73,10 @@ DEFAULT_COMMAND_TIMEOUT_SECONDS = 30.0
 # - JIT compilation of the batch statements costs more than it saves at these sizes;
 # - the best plan of a batch statement depends on the batch and the table sizes: a cached
 #   generic plan made when a table was small keeps scanning it whole once it has grown;
-# - the rows a batch touches are found through the primary key in memory: at the default
-#   random_page_cost (4, a spinning disk's seek) a queue of 20,000 rows is planned as a
-#   sequential scan per batch, and the batches of a run grew quadratically with the queue
-#   (benchmarks/RESULTS.md, Daemon: 60 -> 45 µs of database time per message in the store's
-#   receipt step alone)
+# - the rows a batch touches are found through their keys in memory: at the default
+#   random_page_cost (4, a spinning disk's seek) a queue of 20,000 rows was planned as a
+#   sequential scan per batch, so every batch of a run cost more than the one before
+#   (benchmarks/RESULTS.md, Daemon); at 1.1 the batch statements are index lookups per row
 _SERVER_SETTINGS = {
     "application_name": APPLICATION_NAME,
     "jit": "off",
