@@ -447,15 +447,15 @@ on the database, 30,000-40,000-message runs of this benchmark):
 - Database, per message: three new versions of the outbox row (claim, submitted, final),
   each non-HOT because `status` is in the partial indexes' predicates, so each adds a
   primary-key entry; the part's insert and its receipt update; about 1.9 KB of WAL.
-  Statement time per message: receipts (part update, and the final status of one-part
-  messages) ~55 µs, `mark_submitted` (outbox -> submitted, part insert) ~40 µs, claim
-  ~20-25 µs.
+  Statement time per message (the store alone): receipts (part update, and the final status
+  of one-part messages) ~43 µs, `mark_submitted` (outbox -> submitted, part insert) ~38 µs,
+  claim ~16-20 µs.
 - Daemon, per message: sending (split, encode, the pool's job and tickets) about a quarter,
   receipt handling a fifth, the database batches about a seventh (asyncpg checks every array
   element against collections.abc: ~3 %), responses ~7 %, the event loop ~7 %, Prometheus
   ~5 %.
-- The ceiling with this design: 300-330 µs of CPU per message across the three processes,
-  so two cores at 100 % carry 6,000-6,500 messages/s. 10,000/s needs 200 µs for all three.
+- The ceiling with this design: about 300 µs of CPU per message across the three processes,
+  so two cores at 100 % carry about 6,500 messages/s. 10,000/s needs 200 µs for all three.
   Where that would come from: fewer row versions per message (moving the per-message state
   out of the partial-index predicates so updates can be HOT), a batch-level path through the
   daemon (one call per claim batch instead of one per message in the sender and the result
@@ -479,10 +479,14 @@ simulator 85 µs per message):
   waiting on one store batch share one timer and one callback: 200 -> 150 µs per message.
 - Simulator: receipts due later wait on one timer (`DueQueue`), receipt dates are formatted
   once a minute: 85-92 -> 66-72 µs per message.
-- Measured and dropped: `dispatcher_part` at fillfactor 30, so that every receipt's update of
-  its part stays on its page (HOT). The store alone, 30,000 messages in batches of 500:
-  receipt step 65 -> 56 µs per message; 100,000 messages in batches of 3,000 (as this
-  benchmark runs): 57 -> 117 µs. Not understood yet.
+- The batch statements lost their `id = ANY(array)` beside the key join. When the planner
+  used it as the filter of a nested loop, every row was compared with the whole array: a
+  receipt batch of 3,000 took 0.5 s instead of 0.1 (seen once `dispatcher_part` had more
+  pages). Without it, every size measured is planned as index lookups per row.
+- `dispatcher_part` has fillfactor 30 (migration 0004): a part grows by its receipt, and at
+  80 only about one receipt update in five stayed on its page (HOT); now all do. The store
+  alone: receipt step 52 -> 43 µs per message (30,000 messages, batches of 500), 47 -> 43 µs
+  (100,000, batches of 3,000).
 - The compiled codec (setup.py) did not move the daemon's figure: the engine encodes into a
   reused SubmitSm and decoding is a small share of its time.
 """
