@@ -487,8 +487,9 @@ simulator 85 µs per message):
   80 only about one receipt update in five stayed on its page (HOT); now all do. The store
   alone: receipt step 52 -> 43 µs per message (30,000 messages, batches of 500), 47 -> 43 µs
   (100,000, batches of 3,000).
-- The compiled codec (setup.py) did not move the daemon's figure: the engine encodes into a
-  reused SubmitSm and decoding is a small share of its time.
+- The compiled codec (setup.py) and `encode_submit_sm` moved the daemon's figure little:
+  encoding and decoding are a small share of its time. In the engine benchmark, where they are
+  most of it, 4 sessions went from 32,994 to 46,818 submit_sm/s.
 """
 
 
