@@ -8,7 +8,7 @@ a long response timeout (`RELAXED_TIMEOUT`) unless a test is about timeouts.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,9 +16,15 @@ import pytest
 
 from dispatcher.clock import Clock, ScaledClock
 from dispatcher.fallback.devino_auth import DevinoCredentials
+from dispatcher.fallback.devino_base import DevinoSenderBase
 from dispatcher.fallback.devino_incoming import Stored
+from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Sender
+from dispatcher.fallback.devino_soap import DevinoSoapV1Sender, DevinoSoapV2Sender
 from dispatcher.fallback.viber import ViberReport
+from dispatcher.provider_sim import devino_rest as rest_sim
+from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
 RELAXED_TIMEOUT = 1000.0  # clock seconds
 LOGIN = "acme"
@@ -87,3 +93,27 @@ async def poll_viber_until_final(
             return reports
         await clock.sleep(1.0)
     raise AssertionError(f"not final after {rounds} polls: {reports}")
+
+
+async def devino_client(
+    api: str,
+    serve: Serve,
+    platform: DevinoPlatform,
+    clock: ScaledClock,
+    closing: Callable[[Any], Any],
+) -> DevinoSenderBase:
+    """A sender of `api` (rest-v1, rest-v2, soap-v1, soap-v2) on its fake, closed after the test."""
+    options: dict[str, Any] = {"clock": clock, "timeout_seconds": RELAXED_TIMEOUT}
+    sender: DevinoSenderBase
+    if api.startswith("rest"):
+        url = await serve(rest_sim.build_app(platform))
+        if api == "rest-v1":
+            sender = DevinoRestV1Sender(CREDENTIALS, base_url=f"{url}/rest", **options)
+        else:
+            sender = DevinoRestV2Sender(CREDENTIALS, base_url=f"{url}/rest/v2", **options)
+    else:
+        url = await serve(soap_sim.build_app(platform, requests_per_second=None))
+        soap = DevinoSoapV1Sender if api == "soap-v1" else DevinoSoapV2Sender
+        sender = soap(CREDENTIALS, base_url=url, **options)
+    closing(sender)
+    return sender

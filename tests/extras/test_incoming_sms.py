@@ -14,7 +14,6 @@ from aiohttp import web
 
 from dispatcher.callback_auth import CallbackAccess, guarded
 from dispatcher.clock import ScaledClock
-from dispatcher.fallback.devino_base import DevinoSenderBase
 from dispatcher.fallback.devino_incoming import (
     CHANNEL_SMS_PUSH,
     InboundMessage,
@@ -22,37 +21,15 @@ from dispatcher.fallback.devino_incoming import (
     ReplyFor,
     sms_push_handler,
 )
-from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Sender
-from dispatcher.fallback.devino_soap import DevinoSoapV1Sender, DevinoSoapV2Sender
 from dispatcher.provider_sim import devino_rest as rest_sim
-from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_mo_push import MoPusher
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, LOGIN, PASSWORD, RELAXED_TIMEOUT, MemoryStore
+from .conftest import LOGIN, PASSWORD, MemoryStore, devino_client
 
 TOKEN = "mo-push-7Hq2xW9kLp4Rt6Zs"
 Closing = Callable[[Any], Any]
-
-
-async def client(
-    api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
-) -> DevinoSenderBase:
-    options: dict[str, Any] = {"clock": clock, "timeout_seconds": RELAXED_TIMEOUT}
-    sender: DevinoSenderBase
-    if api.startswith("rest"):
-        url = await serve(rest_sim.build_app(platform))
-        if api == "rest-v1":
-            sender = DevinoRestV1Sender(CREDENTIALS, base_url=f"{url}/rest", **options)
-        else:
-            sender = DevinoRestV2Sender(CREDENTIALS, base_url=f"{url}/rest/v2", **options)
-    else:
-        url = await serve(soap_sim.build_app(platform, requests_per_second=None))
-        soap = DevinoSoapV1Sender if api == "soap-v1" else DevinoSoapV2Sender
-        sender = soap(CREDENTIALS, base_url=url, **options)
-    closing(sender)
-    return sender
 
 
 def now() -> datetime:
@@ -63,7 +40,7 @@ def now() -> datetime:
 async def test_pull_lists_the_period_s_messages(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     first = platform.receive_mo("79260000000", "79160000000", "test1")
     second = platform.receive_mo("79260000001", "79160000000", "СТОП")
     platform.receive_mo("79260000002", "79160000000", "old", created_wall=clock.wall() - 7200)
@@ -90,7 +67,7 @@ async def test_pull_lists_the_period_s_messages(
 async def test_a_period_the_platform_refuses_is_refused_before_asking(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
 
     with pytest.raises(ValueError, match="one year"):
         await sender.incoming(now() - timedelta(days=400), now())
@@ -118,7 +95,7 @@ async def test_the_fake_refuses_sms_in_without_both_dates(
 async def test_the_poller_returns_each_message_once(
     serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client("rest-v1", serve, platform, clock, closing)
+    sender = await devino_client("rest-v1", serve, platform, clock, closing)
     poller = IncomingPoller(sender, clock=clock)
     platform.receive_mo("79260000000", "79160000000", "one")
 
@@ -178,7 +155,7 @@ async def test_push_is_stored_and_answered_with_the_reply(
         "Играйте с нами в лото!", "loto", str(message.id)
     )
     # The same message pulled through Sms/In has the same dedupe key: it is stored once.
-    sender = await client("rest-v2", serve, platform, clock, closing)
+    sender = await devino_client("rest-v2", serve, platform, clock, closing)
     [pulled] = await sender.incoming(now() - timedelta(hours=1), now() + timedelta(minutes=1))
     assert pulled.dedupe_key == stored.dedupe_key
 

@@ -10,41 +10,17 @@ import pytest
 
 from dispatcher.clock import ScaledClock
 from dispatcher.fallback.base import ChannelError, SendOutcome
-from dispatcher.fallback.devino_base import DevinoSenderBase
-from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Sender
-from dispatcher.fallback.devino_soap import DevinoSoapV1Sender, DevinoSoapV2Sender
 from dispatcher.fallback.devino_viber_codes import MESSAGE_CODES
 from dispatcher.fallback.viber import Leg, OutgoingViber, SmsResend, ViberButton
-from dispatcher.provider_sim import devino_rest as rest_sim
-from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 from dispatcher.status import MessageStatus
 from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, RELAXED_TIMEOUT, poll_viber_until_final
+from .conftest import devino_client, poll_viber_until_final
 
 Closing = Callable[[Any], Any]
 
 APIS = ["rest-v1", "rest-v2", "soap-v1", "soap-v2"]
-
-
-async def client(
-    api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
-) -> DevinoSenderBase:
-    options: dict[str, Any] = {"clock": clock, "timeout_seconds": RELAXED_TIMEOUT}
-    sender: DevinoSenderBase
-    if api.startswith("rest"):
-        url = await serve(rest_sim.build_app(platform))
-        if api == "rest-v1":
-            sender = DevinoRestV1Sender(CREDENTIALS, base_url=f"{url}/rest", **options)
-        else:
-            sender = DevinoRestV2Sender(CREDENTIALS, base_url=f"{url}/rest/v2", **options)
-    else:
-        url = await serve(soap_sim.build_app(platform, requests_per_second=None))
-        soap = DevinoSoapV1Sender if api == "soap-v1" else DevinoSoapV2Sender
-        sender = soap(CREDENTIALS, base_url=url, **options)
-    closing(sender)
-    return sender
 
 
 def viber_requests(platform: DevinoPlatform) -> int:
@@ -63,7 +39,7 @@ def viber(key: str, destination: str, **options: Any) -> OutgoingViber:
 async def test_viber_and_viber_with_sms_resend_to_final(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     plain = [viber("read", "79161002030"), viber("expired", "+79990000104")]
     resent = [
         viber("fallback", "79990000101", resend=SmsResend(), validity_seconds=600),
@@ -99,7 +75,7 @@ async def test_viber_and_viber_with_sms_resend_to_final(
 async def test_a_refused_bulk_is_narrowed_down_and_codes_are_read_from_desc(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     messages = [
         viber("good", "79161002030"),
         viber("bad", "79990000000"),  # the platform's invalid number: error-address-format
@@ -118,7 +94,7 @@ async def test_a_refused_bulk_is_narrowed_down_and_codes_are_read_from_desc(
 async def test_what_these_apis_cannot_carry_is_refused_locally(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     messages = [
         viber("other-sms-text", "79161002030", resend=SmsResend(text="SMS text")),
         viber("other-sms-sender", "79161002030", resend=SmsResend(source="OTHER")),
@@ -137,7 +113,7 @@ async def test_what_these_apis_cannot_carry_is_refused_locally(
 async def test_no_credit_is_a_channel_error(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     platform.balance = 0.0
 
     with pytest.raises(ChannelError) as caught:
@@ -150,7 +126,7 @@ async def test_no_credit_is_a_channel_error(
 async def test_validity_is_sent_in_minutes_within_the_documented_range(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
 
     await sender.send_viber(
         [
@@ -167,7 +143,7 @@ async def test_validity_is_sent_in_minutes_within_the_documented_range(
 async def test_every_return_code_named_in_an_error_decides_the_message(
     api: str, serve: Serve, platform: DevinoPlatform, clock: ScaledClock, closing: Closing
 ) -> None:
-    sender = await client(api, serve, platform, clock, closing)
+    sender = await devino_client(api, serve, platform, clock, closing)
     codes = sorted(MESSAGE_CODES)
 
     for code in codes:
