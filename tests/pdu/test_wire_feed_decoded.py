@@ -4,7 +4,6 @@ rejects costs only itself, and lost framing is as fatal as with feed()."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 import struct
@@ -18,6 +17,7 @@ from pdu.constants import CommandId, CommandStatus
 from pdu.errors import PDUError
 from pdu.framer import Framer, UndecodableFrame
 from pdu.pdus import DeliverSm, EnquireLink, Pdu, SubmitSm, SubmitSmResp
+from tests.pdu.ragged_tcp import ragged_reads
 from tests.pdu.test_wire_roundtrip import any_pdu
 
 Item = Pdu | UndecodableFrame
@@ -185,27 +185,10 @@ async def test_pdus_survive_a_real_tcp_connection_with_ragged_writes() -> None:
     items = unfused(frames)
     stream = b"".join(frames)
 
-    async def write_ragged(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        position = 0
-        while position < len(stream):
-            size = rng.randint(1, 700)
-            writer.write(stream[position : position + size])
-            position += size
-            if rng.random() < 0.1:
-                await writer.drain()
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(write_ragged, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     framer = Framer()
     received: list[Item] = []
-    while chunk := await reader.read(rng.randint(1, 4096)):
+    for chunk in await ragged_reads(stream, rng):
         received += framer.feed_decoded(chunk)
-    writer.close()
-    server.close()
-    await server.wait_closed()
     assert_same_items(received, items)
     assert sum(isinstance(item, UndecodableFrame) for item in received) == 30
     assert framer.buffered == 0

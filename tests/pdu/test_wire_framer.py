@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import struct
 
@@ -14,6 +13,7 @@ from pdu.codec import decode, encode
 from pdu.errors import PDUError
 from pdu.framer import Framer
 from pdu.pdus import DeliverSm, EnquireLink, Pdu, SubmitSmResp
+from tests.pdu.ragged_tcp import ragged_reads
 from tests.pdu.test_wire_roundtrip import any_pdu
 
 
@@ -119,26 +119,9 @@ async def test_frames_survive_a_real_tcp_connection_with_ragged_writes() -> None
     stream = b"".join(encode(p) for p in pdus)
     rng = random.Random(1234)
 
-    async def write_ragged(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        position = 0
-        while position < len(stream):
-            size = rng.randint(1, 700)
-            writer.write(stream[position : position + size])
-            position += size
-            if rng.random() < 0.1:
-                await writer.drain()
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(write_ragged, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     framer = Framer()
     received: list[Pdu] = []
-    while chunk := await reader.read(rng.randint(1, 4096)):
+    for chunk in await ragged_reads(stream, rng):
         received += [decode(frame) for frame in framer.feed(chunk)]
-    writer.close()
-    server.close()
-    await server.wait_closed()
     assert received == pdus
     assert framer.buffered == 0
