@@ -76,7 +76,9 @@ _SMPPLIB_CLIENT = _SmpplibSequence()
 
 
 def our_submit_sm_pdu(encoded: EncodedText) -> SubmitSm:
-    """The submit_sm every encode line builds (the breakdown times this construction too)."""
+    """The dataclass path of the encode lines, timed in the breakdown: the fields of
+    `ours_submit_sm_after_text`, spelled out in both so each call is timed as a user writes it
+    (built from one dict, the keyword call took half as long again)."""
     return SubmitSm(
         source_addr_ton=Ton.ALPHANUMERIC,
         source_addr_npi=Npi.ISDN,
