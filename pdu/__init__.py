@@ -1,11 +1,12 @@
 """A sans-I/O SMPP 3.4 codec: PDUs, TLVs, framing, text encodings, segmentation, receipts.
 
 Nothing here does I/O or imports asyncio; the daemon (`dispatcher`) drives it. The wire half:
-`constants`, `pdus`, `codec` (encode / decode), `framer`, `tlv`, `errors`. The text half:
-`gsm7`, `text`, `segmentation`, `reassembly`, `receipt`, `message_id`, `smpp_time`.
+`constants`, `pdus`, `codec` (encode / decode), `submit_sm`, `framer`, `tlv`, `errors`. The
+text half: `gsm7`, `text`, `segmentation`, `reassembly`, `receipt`, `message_id`,
+`smpp_time`.
 """
 
-from pdu.codec import Header, decode, encode, encode_submit_sm, peek_header
+from pdu.codec import Header, decode, encode, peek_header
 from pdu.constants import (
     ESM_DELIVERY_RECEIPT,
     ESM_TYPE_MASK,
@@ -80,7 +81,8 @@ from pdu.receipt import (
 )
 from pdu.segmentation import MessagePart, count_parts, split_text
 from pdu.smpp_time import format_absolute, format_relative, parse_smpp_time
-from pdu.text import EncodedText, decode_text, encode_text
+from pdu.submit_sm import encode_submit_sm
+from pdu.text import decode_text, encode_text
 from pdu.tlv import Tag, decode_value, encode_value, get_cstring, get_int, tag_of
 
 __all__ = [
@@ -109,7 +111,6 @@ __all__ = [
     "DeliverSmResp",
     "DestAddress",
     "DestFlag",
-    "EncodedText",
     "EnquireLink",
     "EnquireLinkResp",
     "Framer",

@@ -27,7 +27,7 @@ from typing import Final
 from pdu.constants import ESM_UDHI
 from pdu.gsm7 import ESCAPE, header_septets, is_gsm7, pack_septets
 from pdu.reassembly import IEI_CONCAT_8BIT, IEI_CONCAT_16BIT
-from pdu.text import EncodedText, encode_text
+from pdu.text import encode_text
 from pdu.tlv import Tag
 
 # seed 004_80a28bca441860d4.txt L3729: one SMS is 70 Cyrillic or 160 Latin characters.
@@ -119,10 +119,9 @@ def split_text(
     Raises ValueError for an unknown method or coding, a text the coding cannot carry, or more
     parts than `max_parts` (at most 255).
     """
-    coding, layout, unpacked = _encode_unpacked(text, method, coding)
-    data = unpacked.data
+    coding, layout, (data_coding, data) = _encode_unpacked(text, method, coding)
     if len(data) <= layout.single * layout.unit_octets:
-        return [MessagePart(_pack_if(coding, data), unpacked.data_coding, 0)]
+        return [MessagePart(_pack_if(coding, data), data_coding, 0)]
     if method == "payload":
         payload = _pack_if(coding, data)
         if len(payload) > MAX_PAYLOAD_OCTETS:
@@ -130,7 +129,7 @@ def split_text(
                 f"text is {len(payload)} octets, more than message_payload carries "
                 f"({MAX_PAYLOAD_OCTETS})"
             )
-        return [MessagePart(b"", unpacked.data_coding, 0, {Tag.MESSAGE_PAYLOAD: payload})]
+        return [MessagePart(b"", data_coding, 0, {Tag.MESSAGE_PAYLOAD: payload})]
     limit = min(max_parts, MAX_PARTS)
     step = layout.part[method] * layout.unit_octets
     # Refuse a huge text before cutting it: it needs at least ceil(len / step) parts.
@@ -141,8 +140,8 @@ def split_text(
     if total > limit:
         raise ValueError(f"text needs {total} parts, more than the limit of {limit}")
     if method == "sar":
-        return _sar_parts(chunks, coding, unpacked.data_coding, reference & 0xFFFF)
-    return _udh_parts(chunks, coding, unpacked.data_coding, method, reference)
+        return _sar_parts(chunks, coding, data_coding, reference & 0xFFFF)
+    return _udh_parts(chunks, coding, data_coding, method, reference)
 
 
 def count_parts(text: str, *, coding: str = "auto", method: str = "udh") -> int:
@@ -150,16 +149,18 @@ def count_parts(text: str, *, coding: str = "auto", method: str = "udh") -> int:
 
     Raises ValueError like `split_text`, except for the part limit.
     """
-    _, layout, unpacked = _encode_unpacked(text, method, coding)
-    data = unpacked.data
+    _, layout, (_, data) = _encode_unpacked(text, method, coding)
     if method == "payload" or len(data) <= layout.single * layout.unit_octets:
         return 1
     return len(_part_ends(data, layout.unit_octets, layout.part[method]))
 
 
-def _encode_unpacked(text: str, method: str, coding: str) -> tuple[str, _Layout, EncodedText]:
+def _encode_unpacked(
+    text: str, method: str, coding: str
+) -> tuple[str, _Layout, tuple[int, bytes]]:
     """The checks split_text and count_parts share: the coding resolved, its layout, and the
-    text encoded (GSM 7-bit unpacked even for "gsm7_packed": parts are cut before packing)."""
+    text encoded as (data_coding, octets), GSM 7-bit unpacked even for "gsm7_packed" (parts
+    are cut before packing)."""
     if method not in METHODS:
         raise ValueError(f"unknown split method {method!r}; expected one of {sorted(METHODS)}")
     coding = _resolve_coding(text, coding)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from dispatcher.smpp.outcome import OutcomeKind, PartResult, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.smpp.settings import AccountSettings
-from pdu.codec import encode_submit_sm
 from pdu.smpp_time import format_relative
+from pdu.submit_sm import encode_submit_sm
 
 if TYPE_CHECKING:
     import asyncio
@@ -260,7 +260,7 @@ def _relative_validity(seconds: int) -> str:
 
 class SubmitEncoder:
     """Encodes a request's parts into submit_sm frames (sequence_number 0), once each, with
-    `pdu.codec.encode_submit_sm`: the fields go straight to the compiled encoder, no SubmitSm
+    `pdu.submit_sm.encode_submit_sm`: the fields go straight to the compiled encoder, no SubmitSm
     is built (building one cost more than encoding it)."""
 
     __slots__ = ("_settings",)

@@ -52,7 +52,7 @@ def _forced_parts(
         raise ValueError(f"cannot cut {len(text)} characters into {parts} parts (1..255)")
     if method == "payload":
         raise ValueError("a message_payload MO is one PDU; do not force a part count")
-    data_coding = encode_text(text, coding).data_coding
+    data_coding, _ = encode_text(text, coding)
     # Every part keeps the coding the whole text chose (a GSM part of a UCS-2 text would not
     # re-join into the same text on a handset).
     part_coding = "ucs2" if data_coding == DataCoding.UCS2 else coding
@@ -62,7 +62,7 @@ def _forced_parts(
         raise ValueError(f"cannot cut {len(text)} characters into exactly {parts} even parts")
     result = []
     for index, chunk in enumerate(chunks, start=1):
-        octets = encode_text(chunk, part_coding).data
+        _, octets = encode_text(chunk, part_coding)
         header, tlvs, esm_class = _concat_fields(method, reference, parts, index)
         size = air_size(len(header), octets, data_coding)
         if not size.fits:

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pdu.codec import encode, encode_submit_sm
+from pdu.codec import encode
 from pdu.errors import PDUError
 from pdu.pdus import SubmitSm
+from pdu.submit_sm import encode_submit_sm
 
 from .test_wire_roundtrip import short_message_fields
 
@@ -35,6 +36,9 @@ def test_the_defaults_are_the_dataclass_defaults() -> None:
     [
         ({"source_addr": "a\x00b"}, "source_addr"),
         ({"esm_class": 256}, "esm_class"),
+        # the compiled builder reads octets from a list: a negative value must not wrap
+        ({"data_coding": -1}, "data_coding"),
+        ({"source_addr_ton": -256}, "source_addr_ton"),
         ({"short_message": b"x" * 256}, "short_message"),
         ({"destination_addr": "Ω"}, "destination_addr"),
         ({"sequence_number": -1}, "sequence_number"),
