@@ -107,15 +107,23 @@ def receipt_short_message(
     return text.encode("ascii", "replace")
 
 
-def receipt_tlvs(receipt_id: str, state: str) -> bytes:
-    """receipted_message_id, message_state and, for a failed state, network_error_code."""
-    tlvs = tlv(Tag.RECEIPTED_MESSAGE_ID, receipt_id.encode("latin-1") + b"\x00") + tlv(
-        Tag.MESSAGE_STATE, bytes((MESSAGE_STATE_BY_STAT[state],))
-    )
+def _state_tlvs(state: str) -> bytes:
+    tlvs = tlv(Tag.MESSAGE_STATE, bytes((MESSAGE_STATE_BY_STAT[state],)))
     error = ERROR_CODE_BY_STAT.get(state, 0)
     if error:
         tlvs += tlv(Tag.NETWORK_ERROR_CODE, bytes((_NETWORK_TYPE_GSM,)) + error.to_bytes(2, "big"))
     return tlvs
+
+
+# message_state and, for a failed state, network_error_code: the same octets for every receipt
+# of a state, so written once (for every state pdu.receipt knows, as a test may ask for any)
+_STATE_TLVS: Final = {state: _state_tlvs(state) for state in MESSAGE_STATE_BY_STAT}
+
+
+def receipt_tlvs(receipt_id: str, state: str) -> bytes:
+    """receipted_message_id, message_state and, for a failed state, network_error_code."""
+    receipted = tlv(Tag.RECEIPTED_MESSAGE_ID, receipt_id.encode("latin-1") + b"\x00")
+    return receipted + _STATE_TLVS[state]
 
 
 def build_receipt(
