@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dispatcher.smsc_sim.records import DeliverKind
-from pdu.pdus import DeliverSm
 
 
 @dataclass(slots=True, eq=False)
 class OutboundDeliver:
     system_id: str
-    pdu: DeliverSm  # sequence_number is set by the session that sends it
+    body: bytes  # the deliver_sm after its header; the session that sends it numbers it
     kind: DeliverKind
     message_id: str | None = None  # the receipted id
     on_ack: Callable[[int], None] | None = None  # called with the deliver_sm_resp status

@@ -28,8 +28,10 @@ class SubmitPolicy:
         which the caller only does when no per-destination rule is set)."""
         faults = self._config.faults
         if destination is not None:
-            self._tries[destination] += 1
-            tries = self._tries[destination]
+            # get and set, not Counter's +=: a new destination (nearly every submit) would
+            # take Counter.__missing__, a Python call
+            tries = self._tries.get(destination, 0) + 1
+            self._tries[destination] = tries
             fixed = faults.status_by_destination.get(destination)
             if fixed is not None:
                 return fixed

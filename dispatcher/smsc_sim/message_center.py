@@ -21,15 +21,18 @@ from dispatcher.smsc_sim.message_ids import MessageIds
 from dispatcher.smsc_sim.receipts import (
     ERROR_CODE_BY_STAT,
     StateChooser,
+    UnstoredMessage,
     build_receipt,
+    quoted_text,
     receipt_wanted,
 )
 from dispatcher.smsc_sim.records import Recording, SubmitRecord
 from dispatcher.smsc_sim.rejoin import Rejoiner, text_octets
 from dispatcher.smsc_sim.session import header_frame
 from dispatcher.smsc_sim.store import MessageStore, StoredMessage
-from pdu.codec import encode
-from pdu.constants import CommandId, CommandStatus, DestFlag
+from dispatcher.smsc_sim.wire import SubmitView, address_octets, message_id_response, read_submit_sm
+from pdu.codec import decode, encode
+from pdu.constants import ESM_UDHI, CommandId, CommandStatus, DestFlag
 from pdu.pdus import (
     CancelSm,
     DataSm,
@@ -44,6 +47,7 @@ from pdu.pdus import (
     SubmitSmResp,
     UnsuccessSme,
 )
+from pdu.reassembly import split_udh
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.smpp_time import format_absolute, parse_smpp_time
 
@@ -75,7 +79,9 @@ class MessageCenter:
         self._states = StateChooser(config.seed)
         self._store = MessageStore()
         self._rejoiner = Rejoiner(recording)
-        self._receipts_due: DueQueue[StoredMessage] = DueQueue(clock, self._send_receipt)
+        self._receipts_due: DueQueue[StoredMessage | UnstoredMessage] = DueQueue(
+            clock, self._send_receipt
+        )
 
     def incomplete_messages(self) -> int:
         return self._rejoiner.incomplete()
@@ -95,9 +101,23 @@ class MessageCenter:
             or faults.has_destination_rules()
         )
 
-    def submit_sm(self, session: SmscSession, pdu: SubmitSm | None, sequence_number: int) -> None:
-        """Answer a submit_sm; `pdu` is None when only its header was read."""
-        self._accept(session, "submit_sm", pdu, sequence_number, SubmitSmResp)
+    def submit_sm(self, session: SmscSession, frame: bytes, sequence_number: int) -> None:
+        """Answer a submit_sm frame, read only as far as needed (PDUError if it is malformed).
+
+        Not recording, the frame is read only for its header, or (for a receipt) for the few
+        fields the receipt needs; recording, or for the receipt-first fault, it is decoded."""
+        if not self.needs_submit_body():
+            self._accept(session, "submit_sm", None, sequence_number, SubmitSmResp)
+            return
+        config = self._config
+        if not (config.record or config.faults.receipt_before_resp):
+            view = read_submit_sm(frame)
+            if view is not None:
+                self._accept_unstored(session, view, sequence_number)
+                return
+        request = decode(frame)
+        assert isinstance(request, SubmitSm)
+        self._accept(session, "submit_sm", request, sequence_number, SubmitSmResp)
 
     def data_sm(self, session: SmscSession, pdu: DataSm) -> None:
         self._accept(session, "data_sm", pdu, pdu.sequence_number, DataSmResp)
@@ -116,7 +136,7 @@ class MessageCenter:
         delay = self._policy.response_delay(destination)
         number, message_id = self._allocate_id(status)
         frame = (
-            encode(response(message_id=message_id, sequence_number=sequence_number))
+            message_id_response(response.command_id, sequence_number, message_id)
             if message_id
             else header_frame(response.command_id, status, sequence_number)
         )
@@ -127,6 +147,42 @@ class MessageCenter:
             session, command, pdu, status, number, message_id, allow_early_receipt=True
         )
         self._respond(session, frame, delay, early)
+
+    def _accept_unstored(
+        self, session: SmscSession, view: SubmitView, sequence_number: int
+    ) -> None:
+        """`_accept` and `_take` of a submit_sm while not recording: the same answer, the same
+        draws, and a receipt planned from the frame's fields (no PDU, no StoredMessage)."""
+        source, destination, destination_addr, esm_class, registered, coding, short_message = view
+        status = self._policy.status_for(destination_addr)
+        delay = self._policy.response_delay(destination_addr)
+        if status != CommandStatus.ESME_ROK:
+            session.respond(header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number), delay)
+            return
+        number, message_id = self._allocate_id(status)
+        session.respond(
+            message_id_response(CommandId.SUBMIT_SM_RESP, sequence_number, message_id), delay
+        )
+        config = self._config
+        if not config.receipts:
+            return
+        final_state = config.receipt_state_by_destination.get(destination_addr)
+        if final_state is None:
+            final_state = self._states.choose(config.receipt_states)
+        if not receipt_wanted(registered, final_state):
+            return
+        octets = split_udh(short_message)[1] if esm_class & ESM_UDHI else short_message
+        message = UnstoredMessage(
+            number,
+            message_id,
+            session.system_id or "",
+            destination,
+            source,
+            quoted_text(octets, coding),
+            self._clock.wall(),
+            final_state,
+        )
+        self._receipts_due.add(config.receipt_delay, message)
 
     def submit_multi(self, session: SmscSession, pdu: SubmitMulti) -> None:
         """One message id for the message; each SME destination is judged on its own and the
@@ -309,8 +365,24 @@ class MessageCenter:
         early.on_ack = lambda _status: session.respond(frame)
         self._router.deliver(early)
 
-    def _send_receipt(self, message: StoredMessage) -> None:
-        self._router.deliver(self._receipt(message))
+    def _send_receipt(self, message: StoredMessage | UnstoredMessage) -> None:
+        if isinstance(message, StoredMessage):
+            self._router.deliver(self._receipt(message))
+            return
+        config = self._config
+        receipt_id = self._ids.receipt_id(message.number, config.receipt_id_base)
+        body = build_receipt(
+            message.source,
+            message.destination,
+            receipt_id,
+            message.final_state,
+            message.submitted_wall,
+            self._clock.wall(),
+            message.quoted,
+            config.receipt_tlvs,
+        )
+        receipt = OutboundDeliver(message.system_id, body, "receipt", message.message_id)
+        self._router.deliver(receipt)
 
     def _receipt(self, message: StoredMessage) -> OutboundDeliver:
         # A receipt is only built once the message is final, but a loop timer may fire a
@@ -318,10 +390,17 @@ class MessageCenter:
         # the state at the final moment at the earliest, or the receipt would say ENROUTE.
         state = message.state_at(max(self._clock.monotonic(), message.final_at))
         receipt_id = self._ids.receipt_id(message.number, self._config.receipt_id_base)
-        pdu = build_receipt(
-            message, receipt_id, state, self._clock.wall(), self._config.receipt_tlvs
+        body = build_receipt(
+            address_octets(message.dest_addr_ton, message.dest_addr_npi, message.destination_addr),
+            address_octets(message.source_addr_ton, message.source_addr_npi, message.source_addr),
+            receipt_id,
+            state,
+            message.submitted_wall,
+            self._clock.wall(),
+            quoted_text(message.short_message, message.data_coding),
+            self._config.receipt_tlvs,
         )
-        return OutboundDeliver(message.system_id, pdu, "receipt", message.message_id)
+        return OutboundDeliver(message.system_id, body, "receipt", message.message_id)
 
     def _message_of(self, session: SmscSession, message_id: str) -> StoredMessage | None:
         return self._store.get(message_id, session.system_id or "")

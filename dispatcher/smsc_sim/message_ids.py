@@ -15,7 +15,8 @@ from dispatcher.smsc_sim.config import MessageIdFormat, ReceiptIdBase
 class MessageIds:
     def __init__(self, id_format: MessageIdFormat, hex_width: int, start: int) -> None:
         self._format = id_format
-        self._hex_width = hex_width
+        # format() specs per base, made once: a nested f-string spec is rebuilt on every call
+        self._specs: dict[MessageIdFormat, str] = {"hex": f"0{hex_width}X", "decimal": "d"}
         self._numbers = count(start)
 
     def next_number(self) -> int:
@@ -32,6 +33,4 @@ class MessageIds:
         return self._write(number, "decimal" if self._format == "hex" else "hex")
 
     def _write(self, number: int, id_format: MessageIdFormat) -> str:
-        if id_format == "hex":
-            return f"{number:0{self._hex_width}X}"
-        return str(number)
+        return format(number, self._specs[id_format])

@@ -12,11 +12,10 @@ import functools
 import random
 import time
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
-from dispatcher.smsc_sim.store import StoredMessage
-from pdu.constants import ESM_DELIVERY_RECEIPT, REGISTERED_DELIVERY_FAILURE, DataCoding
-from pdu.pdus import DeliverSm
+from dispatcher.smsc_sim.wire import receipt_body, tlv
+from pdu.constants import REGISTERED_DELIVERY_FAILURE
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.text import decode_text
 from pdu.tlv import Tag
@@ -38,6 +37,20 @@ _NETWORK_TYPE_GSM: Final = 3
 _QUOTED_CHARACTERS: Final = 20
 
 
+class UnstoredMessage(NamedTuple):
+    """What a receipt needs of a message the simulator does not store (`SimConfig.record`
+    off): fixed at submit time, as nothing (cancel_sm, replace_sm) can change it later."""
+
+    number: int
+    message_id: str
+    system_id: str
+    source: bytes  # the submit's destination address octets: the receipt's source
+    destination: bytes
+    quoted: str
+    submitted_wall: float
+    final_state: str
+
+
 class StateChooser:
     """Draws each message's final state from a weighted mix, repeatably (seeded)."""
 
@@ -45,8 +58,10 @@ class StateChooser:
         self._random = random.Random(seed)
 
     def choose(self, mix: Mapping[str, float]) -> str:
+        if len(mix) == 1:  # the usual all-DELIVRD mix, without the sum
+            return next(iter(mix))
         total = sum(mix.values())
-        if len(mix) == 1 or total <= 0:
+        if total <= 0:
             return next(iter(mix), "DELIVRD")
         draw = self._random.random() * total
         for stat, weight in mix.items():
@@ -73,41 +88,61 @@ def receipt_wanted(registered_delivery: int, final_state: str) -> bool:
     return wanted == 0x01
 
 
-def receipt_text(message: StoredMessage, receipt_id: str, state: str, done_wall: float) -> str:
+def quoted_text(text_octets: bytes, data_coding: int) -> str:
+    """What a receipt's "text:" quotes of a message's text octets (UDH removed)."""
+    return decode_text(text_octets, data_coding)[:_QUOTED_CHARACTERS]
+
+
+def receipt_short_message(
+    receipt_id: str, state: str, submitted_wall: float, done_wall: float, quoted: str
+) -> bytes:
     delivered = "001" if state == "DELIVRD" else "000"
-    quoted = decode_text(message.short_message, message.data_coding)[:_QUOTED_CHARACTERS]
-    return (
+    text = (
         f"id:{receipt_id} sub:001 dlvrd:{delivered} "
-        f"submit date:{_smpp_receipt_date(message.submitted_wall)} "
+        f"submit date:{_smpp_receipt_date(submitted_wall)} "
         f"done date:{_smpp_receipt_date(done_wall)} "
         f"stat:{state} err:{ERROR_CODE_BY_STAT.get(state, 0):03d} text:{quoted}"
     )
+    # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
+    return text.encode("ascii", "replace")
+
+
+def _state_tlvs(state: str) -> bytes:
+    tlvs = tlv(Tag.MESSAGE_STATE, bytes((MESSAGE_STATE_BY_STAT[state],)))
+    error = ERROR_CODE_BY_STAT.get(state, 0)
+    if error:
+        tlvs += tlv(Tag.NETWORK_ERROR_CODE, bytes((_NETWORK_TYPE_GSM,)) + error.to_bytes(2, "big"))
+    return tlvs
+
+
+# message_state and, for a failed state, network_error_code: the same octets for every receipt
+# of a state, so written once (for every state pdu.receipt knows, as a test may ask for any)
+_STATE_TLVS: Final = {state: _state_tlvs(state) for state in MESSAGE_STATE_BY_STAT}
+
+
+def receipt_tlvs(receipt_id: str, state: str) -> bytes:
+    """receipted_message_id, message_state and, for a failed state, network_error_code."""
+    receipted = tlv(Tag.RECEIPTED_MESSAGE_ID, receipt_id.encode("latin-1") + b"\x00")
+    return receipted + _STATE_TLVS[state]
 
 
 def build_receipt(
-    message: StoredMessage, receipt_id: str, state: str, done_wall: float, with_tlvs: bool
-) -> DeliverSm:
-    """The receipt deliver_sm: from the handset (the original destination) to the sender."""
-    text = receipt_text(message, receipt_id, state, done_wall)
-    tlvs: dict[int, bytes] = {}
-    if with_tlvs:
-        tlvs[Tag.RECEIPTED_MESSAGE_ID] = receipt_id.encode("latin-1") + b"\x00"
-        tlvs[Tag.MESSAGE_STATE] = bytes((MESSAGE_STATE_BY_STAT[state],))
-        error = ERROR_CODE_BY_STAT.get(state, 0)
-        if error:
-            tlvs[Tag.NETWORK_ERROR_CODE] = bytes((_NETWORK_TYPE_GSM,)) + error.to_bytes(2, "big")
-    return DeliverSm(
-        source_addr_ton=message.dest_addr_ton,
-        source_addr_npi=message.dest_addr_npi,
-        source_addr=message.destination_addr,
-        dest_addr_ton=message.source_addr_ton,
-        dest_addr_npi=message.source_addr_npi,
-        destination_addr=message.source_addr,
-        esm_class=ESM_DELIVERY_RECEIPT,
-        data_coding=DataCoding.SMSC_DEFAULT,
-        # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
-        short_message=text.encode("ascii", "replace"),
-        tlvs=tlvs,
+    source: bytes,
+    destination: bytes,
+    receipt_id: str,
+    state: str,
+    submitted_wall: float,
+    done_wall: float,
+    quoted: str,
+    with_tlvs: bool,
+) -> bytes:
+    """The body of the receipt deliver_sm: from the handset (the original destination, whose
+    address octets are `source`) to the sender (`destination`), data_coding 0."""
+    return receipt_body(
+        source,
+        destination,
+        receipt_short_message(receipt_id, state, submitted_wall, done_wall, quoted),
+        receipt_tlvs(receipt_id, state) if with_tlvs else b"",
     )
 
 

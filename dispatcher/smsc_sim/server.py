@@ -28,7 +28,8 @@ from dispatcher.smsc_sim.message_center import MessageCenter
 from dispatcher.smsc_sim.mo import build_mo
 from dispatcher.smsc_sim.records import BindAttempt, BindMode, ConnectionAttempt, Recording
 from dispatcher.smsc_sim.session import SmscSession
-from pdu.constants import CommandStatus, status_name
+from pdu.codec import encode
+from pdu.constants import HEADER_LENGTH, CommandStatus, status_name
 
 log = structlog.get_logger("dispatcher.smsc_sim")
 
@@ -131,7 +132,8 @@ class SmscSimulator:
         for pdu in pdus:
             ack: asyncio.Future[int] = loop.create_future()
             acks.append(ack)
-            self._router.deliver(OutboundDeliver(system_id, pdu, "mo", on_ack=_resolver(ack)))
+            body = encode(pdu)[HEADER_LENGTH:]
+            self._router.deliver(OutboundDeliver(system_id, body, "mo", on_ack=_resolver(ack)))
         return list(await asyncio.gather(*acks))
 
     async def unbind_all(self, system_id: str | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from dispatcher.smsc_sim.delivery import OutboundDeliver
 from dispatcher.smsc_sim.records import BindMode, DeliverRecord, EnquireLinkRecord, SessionRecord
+from dispatcher.smsc_sim.wire import deliver_sm_frame
 from pdu.codec import decode, encode
 from pdu.constants import RESP_BIT, CommandId, CommandStatus, command_name, status_name
 from pdu.errors import PDUError
@@ -30,7 +31,6 @@ from pdu.pdus import (
     QuerySm,
     ReplaceSm,
     SubmitMulti,
-    SubmitSm,
     Unbind,
     UnbindResp,
 )
@@ -157,7 +157,6 @@ class SmscSession(asyncio.Protocol):
 
     def send_deliver(self, item: OutboundDeliver) -> None:
         sequence_number = self._next_sequence()
-        item.pdu.sequence_number = sequence_number
         record = None
         if self._sim.config.record:
             record = DeliverRecord(
@@ -169,7 +168,7 @@ class SmscSession(asyncio.Protocol):
             )
             self._sim.recording.delivers.append(record)
         self._awaiting_ack[sequence_number] = (item, record)
-        self._write(encode(item.pdu))
+        self._write(deliver_sm_frame(sequence_number, item.body))
 
     def start_unbind(self) -> None:
         """Unbind from the server side; the connection closes on unbind_resp or after
@@ -291,12 +290,7 @@ class SmscSession(asyncio.Protocol):
         if not self._may_submit():
             self._refuse_unbound(CommandId.SUBMIT_SM_RESP, sequence_number)
             return
-        if not self._sim.messages.needs_submit_body():
-            self._sim.messages.submit_sm(self, None, sequence_number)
-            return
-        request = decode(frame)
-        assert isinstance(request, SubmitSm)
-        self._sim.messages.submit_sm(self, request, sequence_number)
+        self._sim.messages.submit_sm(self, frame, sequence_number)
 
     def _on_data_sm(self, frame: bytes, sequence_number: int) -> None:
         self._begin_submit()
