@@ -12,9 +12,10 @@ from dispatcher.smsc_sim.wire import (
     receipt_body,
     tlv,
 )
-from pdu.codec import decode, encode, encode_submit_sm
+from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT
 from pdu.pdus import DataSmResp, DeliverSm, SubmitSm, SubmitSmResp
+from pdu.submit_sm import encode_submit_sm
 from pdu.tlv import Tag
 
 SUBMITS = [
