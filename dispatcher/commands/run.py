@@ -16,6 +16,7 @@ import sys
 import structlog
 
 from dispatcher.config import Config, ConfigError, load_config
+from dispatcher.gc_tuning import tune_garbage_collection
 from dispatcher.logs import configure_logging
 from dispatcher.outbox.migrate import SchemaError
 
@@ -42,6 +43,7 @@ def setup_logging(config: Config) -> None:
 async def serve(config: Config, path: str) -> None:
     from dispatcher.daemon.runner import Daemon
 
+    tune_garbage_collection()
     daemon = Daemon(config)
     log = structlog.get_logger()
 

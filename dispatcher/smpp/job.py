@@ -303,7 +303,7 @@ class SubmitEncoder:
             short_message = part.short_message
             if len(short_message) > MAX_SHORT_MESSAGE:
                 raise ValueError(
-                    f"part {part.index} has {len(short_message)} octets, "
+                    f"part {part.number} has {len(short_message)} octets, "
                     f"short_message allows {MAX_SHORT_MESSAGE}"
                 )
             frames.append(encode_submit_sm(

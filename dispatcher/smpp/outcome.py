@@ -42,7 +42,7 @@ class OutcomeKind(StrEnum):
 
 
 class PartResult(NamedTuple):
-    number: int  # the part's number, 1-based (MessagePart.index)
+    number: int  # the part's number, 1-based (MessagePart.number)
     message_id: str | None = None  # the SMSC's id once accepted (receipts refer to it)
     command_status: int | None = None  # the last response's status; None when none came
     session: SessionInfo | None = None  # the session that carried the last attempt

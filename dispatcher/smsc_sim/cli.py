@@ -22,6 +22,7 @@ from typing import Final
 import structlog
 
 from dispatcher.clock import SystemClock
+from dispatcher.gc_tuning import tune_garbage_collection
 from dispatcher.smsc_sim.config import DEFAULT_MAX_SESSIONS, DEFAULT_PORT, FaultConfig, SimConfig
 from dispatcher.smsc_sim.receipts import check_state_mix
 from dispatcher.smsc_sim.server import SmscSimulator
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: SimConfig, host: str, port: int) -> int:
+    tune_garbage_collection()
     sim = SmscSimulator(config, clock=SystemClock())
     try:
         await sim.start(host=host, port=port)

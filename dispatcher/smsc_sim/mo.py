@@ -39,7 +39,8 @@ def build_mo(
         raise ValueError(f"unknown MO split method {method!r}; use one of {sorted(MO_METHODS)}")
     if parts is None:
         return [
-            _deliver_sm(source, destination, p.short_message, p.data_coding, p.esm_class, p.tlvs)
+            _deliver_sm(source, destination, p.short_message, p.data_coding, p.esm_class,
+                        dict(p.tlvs))
             for p in split_text(text, method=method, reference=reference, coding=coding)
         ]
     return _forced_parts(source, destination, text, parts, method, coding, reference)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatcher.outbox.records import ClaimedMessage
 from dispatcher.outbox.validation import InvalidMessage, validate_message
+from pdu.segmentation import count_parts
 
 
 def claimed(**overrides: Any) -> ClaimedMessage:
@@ -112,6 +115,12 @@ def test_body_parts_are_counted_like_the_segmentation() -> None:
     assert payload.parts == 2
     with pytest.raises(InvalidMessage, match="body needs 3 parts"):
         validate_message(claimed(body="a" * 307), max_parts=2, split_method="payload")
+
+
+@given(st.text(st.sampled_from("aZ7 {€жЖ😀é"), min_size=1, max_size=80))
+def test_short_bodies_counted_without_encoding_agree_with_the_segmentation(body: str) -> None:
+    # up to 70 characters the count skips encoding unless a character is outside the BMP
+    assert validate_message(claimed(body=body), max_parts=10).parts == count_parts(body)
 
 
 def test_body_over_the_route_limit() -> None:

@@ -59,7 +59,7 @@ def test_parts_rejoin_and_respect_limits(text: str, method: str, reference: int)
     assert count_parts(text, method=method) == len(parts)
     total = len(parts)
     for index, part in enumerate(parts, 1):
-        assert (part.index, part.total) == (index, total)
+        assert (part.number, part.total) == (index, total)
         payload = payload_of(part, method)
         if part.data_coding == DataCoding.UCS2:
             assert len(part.short_message) <= 140

@@ -172,7 +172,7 @@ async def test_invalid_requests_are_rejected_alone(
     pool = await make_pool(account(sim.port))
     await bound(pool)
     bad_address = await pool.send(request("a", destination="7903\u00e9"))
-    oversized = MessagePart(b"x" * 300, data_coding=0, esm_class=0, tlvs={}, index=1, total=1)
+    oversized = MessagePart(b"x" * 300, data_coding=0, esm_class=0, tlvs={}, number=1, total=1)
     too_long = await pool.send(SubmitRequest("b", "Shop", "79031234567", [oversized]))
     no_parts = await pool.send(SubmitRequest("c", "Shop", "79031234567", []))
     good = await pool.send(request("d"))
