@@ -124,8 +124,12 @@ def command_octets(command_id: int, command_status: int) -> str:
     if (command_id | command_status) >> 32:
         raise ValueError("a header field out of 0..2**32-1")
     octet = _OCTET_CHARACTERS
-    return "".join([octet[(value >> shift) & 0xFF]
-                    for value in (command_id, command_status) for shift in (24, 16, 8, 0)])
+    return "".join((
+        octet[command_id >> 24], octet[(command_id >> 16) & 0xFF],
+        octet[(command_id >> 8) & 0xFF], octet[command_id & 0xFF],
+        octet[command_status >> 24], octet[(command_status >> 16) & 0xFF],
+        octet[(command_status >> 8) & 0xFF], octet[command_status & 0xFF],
+    ))  # fmt: skip
 
 
 def _encode_short_message_frame(p: ShortMessagePdu) -> bytes:
