@@ -8,11 +8,11 @@ counts come from a periodic query, never from a scrape.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 
 from dispatcher import __version__
+from dispatcher.fast_metrics import CounterChild, FastCounter, FastHistogram, HistogramChild
 from dispatcher.smpp.observer import EngineObserver
 from dispatcher.smpp.session_info import SessionInfo, SessionState
 from pdu.constants import status_name
@@ -23,16 +23,20 @@ _DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 
 class Metrics:
+    """The series updated per message or per batch are FastCounter / FastHistogram
+    (dispatcher/fast_metrics.py: no lock, same exposition); the rarer ones are
+    prometheus_client's own."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.build_info = Info("smpp_dispatcher_build", "Version of the running daemon",
                                registry=r)
         self.build_info.info({"version": __version__})
-        self.submits = Counter(
+        self.submits = FastCounter(
             "smpp_dispatcher_submits", "submit_sm responses by command_status",
             ["account", "session", "status"], registry=r)
-        self.submit_latency = Histogram(
+        self.submit_latency = FastHistogram(
             "smpp_dispatcher_submit_latency_seconds", "submit_sm to submit_sm_resp",
             ["account"], buckets=_LATENCY_BUCKETS, registry=r)
         self.window_occupancy = Gauge(
@@ -61,7 +65,7 @@ class Metrics:
         self.late_responses = Counter(
             "smpp_dispatcher_late_responses", "Responses that matched no waiting request",
             ["account"], registry=r)
-        self.receipts = Counter(
+        self.receipts = FastCounter(
             "smpp_dispatcher_receipts", "Delivery receipts by final state",
             ["account", "state"], registry=r)
         self.receipts_unmatched = Gauge(
@@ -70,16 +74,16 @@ class Metrics:
         self.receipts_dropped = Counter(
             "smpp_dispatcher_receipts_dropped",
             "Unmatched receipts dropped after their time to live", registry=r)
-        self.incoming = Counter(
+        self.incoming = FastCounter(
             "smpp_dispatcher_incoming_messages", "Incoming (MO) messages stored",
             ["account"], registry=r)
         self.outbox_rows = Gauge(
             "smpp_dispatcher_outbox_rows", "Outbox rows by status and route (periodic query)",
             ["status", "route"], registry=r)
-        self.db_write_seconds = Histogram(
+        self.db_write_seconds = FastHistogram(
             "smpp_dispatcher_db_write_seconds", "Batched database writes",
             ["operation"], buckets=_DB_BUCKETS, registry=r)
-        self.messages = Counter(
+        self.messages = FastCounter(
             "smpp_dispatcher_messages", "Messages that reached a status, by route and provider",
             ["route", "provider", "status"], registry=r)
         self.fallback_requests = Counter(
@@ -100,9 +104,9 @@ class EngineMetrics(EngineObserver):
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
-        # per-response series, looked up once (a labels() call per PDU costs microseconds)
-        self._submits: dict[tuple[str, int, int], Any] = {}
-        self._latency: dict[str, Any] = {}
+        # per-response series, looked up once (labels() needs str(slot) and status_name())
+        self._submits: dict[tuple[str, int, int], CounterChild] = {}
+        self._latency: dict[str, HistogramChild] = {}
 
     def session_state(self, info: SessionInfo, state: SessionState) -> None:
         self.m.session_up.labels(info.account, str(info.slot), f"{info.host}:{info.port}",

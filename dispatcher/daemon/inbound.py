@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
 
 from dispatcher.clock import Clock
 from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.fast_metrics import CounterChild
 from dispatcher.metrics import Metrics
 from dispatcher.outbox.incoming import dedupe_key
 from dispatcher.outbox.receipt_states import status_for_state
@@ -56,9 +56,9 @@ class InboundHandler:
         self._metrics = metrics
         self._now = now
         self._reassembler = Reassembler(MO_REASSEMBLY_TTL_SECONDS, clock.monotonic)
-        # the receipts counter's child per (account, state), looked up once: labels() takes
-        # a lock and builds a key on every call, and this runs for every receipt
-        self._receipt_counters: dict[tuple[str, str], Counter] = {}
+        # the receipts counter's child per (account, state), looked up once: this runs for
+        # every receipt, and a labels() call would cost more than the increment
+        self._receipt_counters: dict[tuple[str, str], CounterChild] = {}
 
     def __call__(self, info: SessionInfo, pdu: Any) -> asyncio.Future[None] | None:
         """Record the PDU; returns what the session's answer waits for (None: nothing)."""

@@ -7,9 +7,8 @@ route carried the message.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
-
 from dispatcher.daemon.batch_writer import BatchWriter
+from dispatcher.fast_metrics import CounterChild
 from dispatcher.metrics import Metrics
 from dispatcher.outbox.records import FinalResult, Release, Submission
 from dispatcher.status import MessageStatus
@@ -31,7 +30,7 @@ class ResultSinks:
         self.final_writer = final
         self.released_writer = released
         self._metrics = metrics
-        self._counters: dict[tuple[str, str, str], Counter] = {}
+        self._counters: dict[tuple[str, str, str], CounterChild] = {}
 
     def submitted(self, submission: Submission, route: str) -> None:
         """The provider accepted it (the row becomes `submitted`, waiting for its receipt)."""
@@ -53,6 +52,6 @@ class ResultSinks:
     def _count(self, route: str, provider: str, status: str) -> None:
         key = (route, provider, status)
         counter = self._counters.get(key)
-        if counter is None:  # a labels() look-up per message costs microseconds
+        if counter is None:  # a labels() call per message would cost more than the inc()
             counter = self._counters[key] = self._metrics.messages.labels(*key)
         counter.inc()
