@@ -442,26 +442,50 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
 # during development); kept with the figures so a reader knows where the time goes.
 FINDINGS = """\
 Where the time goes (py-spy on the daemon and the simulator, pg_stat_statements and EXPLAIN
-on the database, 30,000-40,000-message runs of this benchmark):
+on the database, 30,000-60,000-message runs of this benchmark):
 
 - Database, per message: three new versions of the outbox row (claim, submitted, final),
   each non-HOT because `status` is in the partial indexes' predicates, so each adds a
-  primary-key entry; the part's insert and its receipt update; about 1.9 KB of WAL.
-  Statement time per message (the store alone): receipts (part update, and the final status
-  of one-part messages) ~43 µs, `mark_submitted` (outbox -> submitted, part insert) ~38 µs,
-  claim ~16-20 µs.
-- Daemon, per message: sending (split, encode, the pool's job and tickets) about a quarter,
-  receipt handling a fifth, the database batches about a seventh (asyncpg checks every array
-  element against collections.abc: ~3 %), responses ~7 %, the event loop ~7 %, Prometheus
-  ~5 %.
-- The ceiling with this design: about 300 µs of CPU per message across the three processes,
-  so two cores at 100 % carry about 6,500 messages/s. 10,000/s needs 200 µs for all three.
-  Where that would come from: fewer row versions per message (moving the per-message state
-  out of the partial-index predicates so updates can be HOT), a batch-level path through the
-  daemon (one call per claim batch instead of one per message in the sender and the result
-  sinks), and a cheaper simulator (in production the SMSC is not on the same cores).
+  primary-key entry (3.6-4.6 WAL records per update); the part's insert (an INSERT ... ON
+  CONFLICT: a speculative insertion, 4 WAL records) and its receipt update (HOT); the row lock
+  the receipts statement takes, in id order, before it finishes one-part messages (a WAL
+  record per row). Statement time per message: receipts ~40 µs, `mark_submitted` ~39 µs,
+  claim ~22 µs, the producers' COPY ~7 µs. That is now the largest of the three processes.
+- Daemon, per message: asyncpg's protocol and argument encoding ~15 % (a Python-level
+  collections.abc check on every array element, ~3 %), receipts (decode, parse, record)
+  ~15 %, the event loop and socket writes ~9 %, sending (validate, split, encode, the pool's
+  job) ~15 %; no single function above 6 %.
+- The ceiling with this design: about 260 µs of CPU per message across the three processes,
+  so two cores at 100 % carry about 7,600 messages/s. 10,000/s needs 200 µs for all three.
+  Where the rest would come from: fewer row versions per message (the per-message state out
+  of the outbox's partial-index predicates, e.g. the queue and the leases in narrow tables of
+  their own, so that the outbox's own updates can be HOT), one composite-typed array per
+  batch statement instead of 7-8 parallel arrays (asyncpg checks a row 3 times, each array
+  element once or twice), a batch-level path through the daemon's sender and result sinks,
+  and in production the SMSC not sharing the cores.
 
-What changed in the last round (before: 3,119 messages/s; daemon 201, PostgreSQL 267,
+What changed in the latest round (before: 5,099 messages/s; daemon 146, PostgreSQL 106,
+simulator 70 µs per message):
+
+- Garbage collection (dispatcher/gc_tuning.py): start-up's objects frozen, generation 0 every
+  50,000 allocations instead of 700. Collections had taken 10 % of the daemon's CPU
+  (gc.callbacks timings); daemon 141-143 -> 128-133 µs per message in paired runs. The
+  simulator does the same.
+- Prometheus (dispatcher/fast_metrics.py): the per-message counters and histograms are plain
+  numbers turned into the same exposition at scrape time: an increment 1.2 -> 0.12 µs, an
+  observation 2.4 -> 0.3 µs (prometheus_client takes a lock and scans the buckets in Python).
+- Splitting (pdu.segmentation): `split_text` takes `encode_text`'s own choice of coding
+  instead of a GSM regex and then a forced encode (9.3 -> 2.3 µs for a short text), and a
+  part is a NamedTuple (a frozen dataclass with a fresh dict: 2.5 µs). Validation tells a
+  short body's astral characters from its UTF-16 length, not `max(body)` (2-3 µs).
+- Encoding: the codec round that took the codec benchmark's encode lines past 10x (see
+  "Codec") is the engine's path too.
+- Simulator: an unrecorded submit_sm is read with one regex over its octets and its answers
+  and receipt are written as octets, without the PDU dataclasses; tries per destination are
+  counted in a dict: 66-72 -> 43-47 µs per message.
+- Per-message NamedTuples built positionally (binding 7-11 keywords cost more than the tuple).
+
+Earlier round (before: 3,119 messages/s; daemon 201, PostgreSQL 267,
 simulator 85 µs per message):
 
 - Claims walk the claim index (`SET LOCAL enable_bitmapscan/enable_sort/enable_seqscan = off`

@@ -108,20 +108,15 @@ class SmppSender:
     def _submission(
         outbox_id: int, provider: str, outcome: SubmitOutcome, route: SmppRoute
     ) -> Submission:
-        return Submission(
-            outbox_id=outbox_id,
-            provider=provider,
-            parts=tuple(
-                SubmittedPart(
-                    part_index=part.number,
-                    account=route.account,
-                    message_id=normalize_message_id(part.message_id, route.message_id_mode),
-                    raw_message_id=part.message_id,
-                )
-                for part in outcome.parts
-                if part.message_id is not None
-            ),
-        )
+        # positional NamedTuples and a list, not keywords and a generator: once per message
+        account, mode = route.account, route.message_id_mode
+        parts = [
+            SubmittedPart(part.number, account, normalize_message_id(part.message_id, mode),
+                          part.message_id)
+            for part in outcome.parts
+            if part.message_id is not None
+        ]
+        return Submission(outbox_id, provider, tuple(parts))
 
     def _final(
         self, outbox_id: int, status: MessageStatus, outcome: SubmitOutcome, provider: str,
