@@ -17,13 +17,13 @@ at once instead of taking the detour through the pending-receipt table.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import structlog
 
 from dispatcher.metrics import Metrics
+from dispatcher.tasks import cancel_and_wait
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -108,9 +108,7 @@ class BatchWriter(Generic[T]):
         if self._stored is not None and not self._stored.done():
             self._stored.set_result(None)
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

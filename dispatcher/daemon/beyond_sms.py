@@ -28,6 +28,7 @@ from dispatcher.metrics import Metrics
 from dispatcher.outbox.records import FinalResult
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.outbox.validation import ValidatedMessage
+from dispatcher.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -96,9 +97,7 @@ class BeyondSms:
 
     async def close(self) -> None:
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         await self.viber.close()
         if self._runner is not None:
             await self._runner.cleanup()

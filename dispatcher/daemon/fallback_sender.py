@@ -16,7 +16,6 @@ in-doubt policy: sent again, or final `unknown`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from dispatcher.metrics import Metrics
 from dispatcher.outbox.records import Submission, SubmittedPart
 from dispatcher.outbox.validation import ValidatedMessage
 from dispatcher.status import MessageStatus
+from dispatcher.tasks import cancel_and_wait
 
 log = structlog.get_logger()
 
@@ -91,9 +91,7 @@ class FallbackDispatcher:
 
     async def close(self) -> None:
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         for name, queue in self._queues.items():
             while queue:
                 item = queue.popleft()

@@ -49,6 +49,7 @@ from dispatcher.sd_notify import SystemdNotifier
 from dispatcher.smpp.errors import PoolClosed
 from dispatcher.smpp.outcome import SubmitOutcome
 from dispatcher.smpp.pool import SmppPool
+from dispatcher.tasks import cancel_and_wait
 
 log = structlog.get_logger()
 
@@ -210,9 +211,7 @@ class Daemon:
         log.info("stopping", daemon=self.daemon_id, in_flight=len(self._in_flight))
         claim = self._tasks[0] if self._tasks else None
         if claim is not None:
-            claim.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await claim
+            await cancel_and_wait(claim)
         if self._in_flight:
             with contextlib.suppress(TimeoutError):
                 await self.clock.wait_for(self._drained.wait(), self.config.daemon.drain_timeout)
@@ -224,9 +223,7 @@ class Daemon:
         if self.extras is not None:
             await self.extras.close()
         for task in self._tasks[1:]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         for writer in self._writers:
             await writer.close()
         if self._in_flight and self.store is not None:

@@ -22,6 +22,7 @@ import structlog
 
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.outbox.retry import RetryPolicy, is_retryable
+from dispatcher.tasks import cancel_and_wait
 
 # the channel the trigger in migrations/0001_outbox.sql notifies
 NOTIFY_CHANNEL = "smpp_dispatcher_outbox"
@@ -75,9 +76,7 @@ class OutboxWaiter:
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     def _on_notification(self, *_: object) -> None:
         self._wake.set()

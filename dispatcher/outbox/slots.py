@@ -31,6 +31,7 @@ import structlog
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.outbox.retry import is_retryable
 from dispatcher.smpp.settings import MAX_BINDS_PER_ACCOUNT  # seed L2922-2923
+from dispatcher.tasks import cancel_and_wait
 
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 DEFAULT_REGAIN_SECONDS = 30.0
@@ -232,9 +233,7 @@ class AdvisorySlotGuard:
 
     async def _stop(self, held: _HeldSlot) -> None:
         if held.task is not None:
-            held.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await held.task
+            await cancel_and_wait(held.task)
         held.state = SlotState.LOST
         connection, held.connection = held.connection, None
         if connection is None or connection.is_closed():

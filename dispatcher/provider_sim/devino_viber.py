@@ -43,6 +43,7 @@ from dispatcher.provider_sim.viber_lifecycle import (
     SimViber,
     ViberLifecycle,
 )
+from dispatcher.tasks import cancel_and_wait
 
 MAX_MESSAGES: Final = 100  # seed L6099
 MAX_STATUS_IDS: Final = 100  # seed L6503
@@ -389,9 +390,7 @@ def build_app(sim: ViberApiSim | None = None, **options: Any) -> web.Application
         yield
         state.release_hung()
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def release(_: web.Application) -> None:
         state.release_hung()

@@ -20,7 +20,6 @@ tests seed and inspect. With a `callback_url` the app pushes statuses every `cal
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ import aiohttp
 from aiohttp import web
 
 from dispatcher.clock import Clock, SystemClock
+from dispatcher.tasks import cancel_and_wait
 from pdu.segmentation import count_parts
 
 # 002 L188, L238, L330: document-level errors.
@@ -415,9 +415,7 @@ def build_app(sim: WebcomSim | None = None, **options: Any) -> web.Application:
         task = asyncio.create_task(state.run_callbacks()) if state.callback_url else None
         yield
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     app.cleanup_ctx.append(callbacks)
     return app

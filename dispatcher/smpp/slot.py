@@ -38,6 +38,7 @@ from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.smpp.settings import AccountSettings, BindMode, HostAddress
 from dispatcher.smpp.slot_guard import SlotGuard
 from dispatcher.smpp.timers import sleep_at_least
+from dispatcher.tasks import wait_finished
 
 log = structlog.get_logger(__name__)
 
@@ -116,8 +117,7 @@ class SlotRunner:
 
     async def wait_stopped(self) -> None:
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await wait_finished(self._task)
 
     async def _run(self) -> None:
         delay = 0.0
