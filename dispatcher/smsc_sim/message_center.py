@@ -24,6 +24,7 @@ from dispatcher.smsc_sim.receipts import (
     UnstoredMessage,
     build_receipt,
     quoted_text,
+    receipt_date,
     receipt_wanted,
 )
 from dispatcher.smsc_sim.records import Recording, SubmitRecord
@@ -80,7 +81,7 @@ class MessageCenter:
         self._store = MessageStore()
         self._rejoiner = Rejoiner(recording)
         self._receipts_due: DueQueue[StoredMessage | UnstoredMessage] = DueQueue(
-            clock, self._send_receipt
+            clock, self._send_receipts
         )
 
     def incomplete_messages(self) -> int:
@@ -365,38 +366,47 @@ class MessageCenter:
         early.on_ack = lambda _status: session.respond(frame)
         self._router.deliver(early)
 
-    def _send_receipt(self, message: StoredMessage | UnstoredMessage) -> None:
-        if isinstance(message, StoredMessage):
-            self._router.deliver(self._receipt(message))
-            return
+    def _send_receipts(self, messages: list[StoredMessage | UnstoredMessage]) -> None:
+        """The receipts due at one timer tick, which share its wall time and done date."""
         config = self._config
-        receipt_id = self._ids.receipt_id(message.number, config.receipt_id_base)
-        body = build_receipt(
-            message.source,
-            message.destination,
-            receipt_id,
-            message.final_state,
-            message.submitted_wall,
-            self._clock.wall(),
-            message.quoted,
-            config.receipt_tlvs,
-        )
-        receipt = OutboundDeliver(message.system_id, body, "receipt", message.message_id)
-        self._router.deliver(receipt)
+        receipt_id_base = config.receipt_id_base
+        receipt_id = self._ids.receipt_id
+        deliver = self._router.deliver
+        done_wall = self._clock.wall()
+        done_date = receipt_date(done_wall)
+        for message in messages:
+            if isinstance(message, StoredMessage):
+                deliver(self._receipt(message, done_wall))
+                continue
+            number, message_id = message.number, message.message_id
+            body = build_receipt(
+                message.source,
+                message.destination,
+                receipt_id(number, message_id, receipt_id_base),
+                message.final_state,
+                receipt_date(message.submitted_wall),
+                done_date,
+                message.quoted,
+                config.receipt_tlvs,
+            )
+            deliver(OutboundDeliver(message.system_id, body, "receipt", message_id))
 
-    def _receipt(self, message: StoredMessage) -> OutboundDeliver:
+    def _receipt(self, message: StoredMessage, done_wall: float | None = None) -> OutboundDeliver:
+        """The receipt of a final message, done at `done_wall` (None: now)."""
         # A receipt is only built once the message is final, but a loop timer may fire a
         # little before the clock reaches its deadline (uvloop rounds to milliseconds): read
         # the state at the final moment at the earliest, or the receipt would say ENROUTE.
         state = message.state_at(max(self._clock.monotonic(), message.final_at))
-        receipt_id = self._ids.receipt_id(message.number, self._config.receipt_id_base)
+        receipt_id = self._ids.receipt_id(
+            message.number, message.message_id, self._config.receipt_id_base
+        )
         body = build_receipt(
             address_octets(message.dest_addr_ton, message.dest_addr_npi, message.destination_addr),
             address_octets(message.source_addr_ton, message.source_addr_npi, message.source_addr),
             receipt_id,
             state,
-            message.submitted_wall,
-            self._clock.wall(),
+            receipt_date(message.submitted_wall),
+            receipt_date(self._clock.wall() if done_wall is None else done_wall),
             quoted_text(message.short_message, message.data_coding),
             self._config.receipt_tlvs,
         )

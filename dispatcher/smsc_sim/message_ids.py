@@ -14,9 +14,10 @@ from dispatcher.smsc_sim.config import MessageIdFormat, ReceiptIdBase
 
 class MessageIds:
     def __init__(self, id_format: MessageIdFormat, hex_width: int, start: int) -> None:
-        self._format = id_format
-        # format() specs per base, made once: a nested f-string spec is rebuilt on every call
-        self._specs: dict[MessageIdFormat, str] = {"hex": f"0{hex_width}X", "decimal": "d"}
+        # format() specs, made once: a nested f-string spec is rebuilt on every call
+        specs: dict[MessageIdFormat, str] = {"hex": f"0{hex_width}X", "decimal": "d"}
+        self._resp_spec = specs[id_format]
+        self._other_spec = specs["decimal" if id_format == "hex" else "hex"]
         self._numbers = count(start)
 
     def next_number(self) -> int:
@@ -24,13 +25,11 @@ class MessageIds:
 
     def resp_id(self, number: int) -> str:
         """The id as the submit_sm_resp carries it: "0000002A" (hex) or "42" (decimal)."""
-        return self._write(number, self._format)
+        return format(number, self._resp_spec)
 
-    def receipt_id(self, number: int, base: ReceiptIdBase) -> str:
-        """The id as a receipt names it: as in the resp, or in the other base."""
+    def receipt_id(self, number: int, resp_id: str, base: ReceiptIdBase) -> str:
+        """The id as a receipt names it: `resp_id` (the message's `resp_id(number)`, not
+        written twice), or the number in the other base."""
         if base == "same":
-            return self._write(number, self._format)
-        return self._write(number, "decimal" if self._format == "hex" else "hex")
-
-    def _write(self, number: int, id_format: MessageIdFormat) -> str:
-        return format(number, self._specs[id_format])
+            return resp_id
+        return format(number, self._other_spec)

@@ -93,16 +93,26 @@ def quoted_text(text_octets: bytes, data_coding: int) -> str:
     return decode_text(text_octets, data_coding)[:_QUOTED_CHARACTERS]
 
 
-def receipt_short_message(
-    receipt_id: str, state: str, submitted_wall: float, done_wall: float, quoted: str
-) -> bytes:
+def _text_parts(state: str) -> tuple[str, str]:
     delivered = "001" if state == "DELIVRD" else "000"
-    text = (
-        f"id:{receipt_id} sub:001 dlvrd:{delivered} "
-        f"submit date:{_smpp_receipt_date(submitted_wall)} "
-        f"done date:{_smpp_receipt_date(done_wall)} "
-        f"stat:{state} err:{ERROR_CODE_BY_STAT.get(state, 0):03d} text:{quoted}"
+    return (
+        f" sub:001 dlvrd:{delivered} submit date:",
+        f" stat:{state} err:{ERROR_CODE_BY_STAT.get(state, 0):03d} text:",
     )
+
+
+# The receipt text of a state around its id and dates: "id:" ID, then the first part, the
+# submit date, " done date:", the done date and the second part, then the quoted text. Written
+# once per state, as the f-string of every receipt took 2.5 % of the simulator's CPU.
+_TEXT_PARTS: Final = {state: _text_parts(state) for state in MESSAGE_STATE_BY_STAT}
+
+
+def receipt_short_message(
+    receipt_id: str, state: str, submit_date: str, done_date: str, quoted: str
+) -> bytes:
+    """The Appendix B text; the dates as `receipt_date` writes them."""
+    middle, tail = _TEXT_PARTS[state]
+    text = f"id:{receipt_id}{middle}{submit_date} done date:{done_date}{tail}{quoted}"
     # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
     return text.encode("ascii", "replace")
 
@@ -131,8 +141,8 @@ def build_receipt(
     destination: bytes,
     receipt_id: str,
     state: str,
-    submitted_wall: float,
-    done_wall: float,
+    submit_date: str,
+    done_date: str,
     quoted: str,
     with_tlvs: bool,
 ) -> bytes:
@@ -141,17 +151,18 @@ def build_receipt(
     return receipt_body(
         source,
         destination,
-        receipt_short_message(receipt_id, state, submitted_wall, done_wall, quoted),
+        receipt_short_message(receipt_id, state, submit_date, done_date, quoted),
         receipt_tlvs(receipt_id, state) if with_tlvs else b"",
     )
 
 
 @functools.lru_cache(maxsize=4)
-def _smpp_receipt_minute(unix_minute: int) -> str:
+def _receipt_minute(unix_minute: int) -> str:
     return time.strftime("%y%m%d%H%M", time.gmtime(unix_minute * 60))
 
 
-def _smpp_receipt_date(unix_time: float) -> str:
+def receipt_date(unix_time: float) -> str:
+    """A receipt's "submit date:" / "done date:" (YYMMDDhhmm, UTC) of a Unix time."""
     # every receipt formats two dates; they change once a minute (cached: 5 % of the
     # simulator's CPU under the daemon benchmark)
-    return _smpp_receipt_minute(int(unix_time // 60))
+    return _receipt_minute(int(unix_time // 60))

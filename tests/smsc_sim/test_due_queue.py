@@ -1,5 +1,6 @@
 """The simulator's one-timer schedule of receipts: each item fires once, not before it is
-due, in the order it falls due, whatever order it was added in."""
+due, in the order it falls due, whatever order it was added in; the items due at one timer
+tick fire as one batch."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from dispatcher.smsc_sim.due_queue import DueQueue
 async def test_items_fire_once_in_due_order_and_never_early() -> None:
     clock = ScaledClock(0.001)  # one clock second lasts a millisecond
     fired: list[tuple[str, float]] = []
-    queue: DueQueue[str] = DueQueue(clock, lambda item: fired.append((item, clock.monotonic())))
+    queue: DueQueue[str] = DueQueue(
+        clock, lambda batch: fired.extend((item, clock.monotonic()) for item in batch)
+    )
     added_at = clock.monotonic()
     delays = {"late": 60.0, "early": 5.0, "middle": 20.0, "same-as-middle": 20.0}
     for name, delay in delays.items():
@@ -31,7 +34,7 @@ async def test_items_fire_once_in_due_order_and_never_early() -> None:
 async def test_an_item_added_while_others_wait_fires_in_its_turn() -> None:
     clock = ScaledClock(0.001)
     fired: list[int] = []
-    queue: DueQueue[int] = DueQueue(clock, fired.append)
+    queue: DueQueue[int] = DueQueue(clock, fired.extend)
     queue.add(50.0, 1)
     await asyncio.sleep(0.01)
     queue.add(1.0, 2)  # due before the one the timer waits for
@@ -40,3 +43,15 @@ async def test_an_item_added_while_others_wait_fires_in_its_turn() -> None:
     while not fired[1:]:
         await asyncio.sleep(0.005)
     assert fired == [2, 1]
+
+
+async def test_items_due_at_one_tick_fire_as_one_batch() -> None:
+    clock = ScaledClock(0.001)
+    batches: list[list[int]] = []
+    queue: DueQueue[int] = DueQueue(clock, batches.append)
+    for item in range(5):
+        queue.add(1.0, item)
+    queue.add(40.0, 5)
+    while len(batches) < 2:
+        await asyncio.sleep(0.005)
+    assert batches == [[0, 1, 2, 3, 4], [5]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dispatcher.smsc_sim.receipts import ERROR_CODE_BY_STAT, build_receipt, receipt_date
 from dispatcher.smsc_sim.wire import (
     address_octets,
     deliver_sm_frame,
@@ -15,6 +16,7 @@ from dispatcher.smsc_sim.wire import (
 from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT
 from pdu.pdus import DataSmResp, DeliverSm, SubmitSm, SubmitSmResp
+from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.submit_sm import encode_submit_sm
 from pdu.tlv import Tag
 
@@ -100,3 +102,47 @@ def test_receipt_body_is_the_codec_deliver_sm() -> None:
         b"".join(tlv(tag, value) for tag, value in tlvs.items()),
     )
     assert deliver_sm_frame(99, body) == expected
+
+
+@pytest.mark.parametrize("state", sorted(MESSAGE_STATE_BY_STAT))
+@pytest.mark.parametrize("with_tlvs", [True, False])
+def test_build_receipt_is_the_codec_deliver_sm_with_the_appendix_b_text(
+    state: str, with_tlvs: bool
+) -> None:
+    submitted, done = 1_700_000_000.0, 1_700_000_075.5  # 2023-11-14 22:13 and 22:14 UTC
+    assert (receipt_date(submitted), receipt_date(done)) == ("2311142213", "2311142214")
+    error = ERROR_CODE_BY_STAT.get(state, 0)
+    text = (
+        f"id:0000002A sub:001 dlvrd:{'001' if state == 'DELIVRD' else '000'} "
+        f"submit date:2311142213 done date:2311142214 stat:{state} err:{error:03d} "
+        "text:Ваш код 1234"
+    )
+    tlvs = {
+        Tag.RECEIPTED_MESSAGE_ID: b"0000002A\x00",
+        Tag.MESSAGE_STATE: bytes((MESSAGE_STATE_BY_STAT[state],)),
+    }
+    if error:
+        tlvs[Tag.NETWORK_ERROR_CODE] = b"\x03" + error.to_bytes(2, "big")
+    expected = encode(
+        DeliverSm(
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr="79031234567",
+            destination_addr="Sender",
+            esm_class=ESM_DELIVERY_RECEIPT,
+            short_message=text.encode("ascii", "replace"),
+            tlvs=tlvs if with_tlvs else {},
+            sequence_number=7,
+        )
+    )
+    body = build_receipt(
+        address_octets(1, 1, "79031234567"),
+        address_octets(0, 0, "Sender"),
+        "0000002A",
+        state,
+        receipt_date(submitted),
+        receipt_date(done),
+        "Ваш код 1234",
+        with_tlvs,
+    )
+    assert deliver_sm_frame(7, body) == expected
