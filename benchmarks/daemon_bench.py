@@ -482,7 +482,8 @@ simulator 70 µs per message):
   "Codec") is the engine's path too.
 - Simulator: an unrecorded submit_sm is read with one regex over its octets and its answers
   and receipt are written as octets, without the PDU dataclasses; tries per destination are
-  counted in a dict: 66-72 -> 43-47 µs per message.
+  counted in a dict; the receipts due at one timer tick go out as one batch with one clock
+  reading, their text built from per-state parts: 66-72 -> 39-44 µs per message.
 - Per-message NamedTuples built positionally (binding 7-11 keywords cost more than the tuple).
 
 Earlier round (before: 3,119 messages/s; daemon 201, PostgreSQL 267,
