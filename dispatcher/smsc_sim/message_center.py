@@ -29,9 +29,14 @@ from dispatcher.smsc_sim.receipts import (
 )
 from dispatcher.smsc_sim.records import Recording, SubmitRecord
 from dispatcher.smsc_sim.rejoin import Rejoiner, text_octets
-from dispatcher.smsc_sim.session import header_frame
 from dispatcher.smsc_sim.store import MessageStore, StoredMessage
-from dispatcher.smsc_sim.wire import SubmitView, address_octets, message_id_response, read_submit_sm
+from dispatcher.smsc_sim.wire import (
+    SubmitView,
+    address_octets,
+    header_frame,
+    message_id_response,
+    read_submit_sm,
+)
 from pdu.codec import decode, encode
 from pdu.constants import ESM_UDHI, CommandId, CommandStatus, DestFlag
 from pdu.pdus import (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from dispatcher.smsc_sim.delivery import OutboundDeliver
 from dispatcher.smsc_sim.records import BindMode, DeliverRecord, EnquireLinkRecord, SessionRecord
-from dispatcher.smsc_sim.wire import deliver_sm_frame
+from dispatcher.smsc_sim.wire import deliver_sm_frame, header_frame
 from pdu.codec import decode, encode
 from pdu.constants import RESP_BIT, CommandId, CommandStatus, command_name, status_name
 from pdu.errors import PDUError
@@ -55,12 +55,6 @@ _INTERFACE_VERSION_TLV: Final = {Tag.SC_INTERFACE_VERSION: b"\x34"}
 _UNBOUND: Final = CommandStatus.ESME_RINVBNDSTS
 
 Handler = Callable[[bytes, int], None]
-
-
-def header_frame(command_id: int, command_status: int, sequence_number: int) -> bytes:
-    """A PDU with no body: an error response (SMPP 3.4 §4.1.2, §4.4.2: no body is returned
-    when command_status is not 0), generic_nack, enquire_link_resp, ..."""
-    return _HEADER.pack(16, command_id, command_status, sequence_number)
 
 
 class SmscSession(asyncio.Protocol):

@@ -60,6 +60,12 @@ def address_octets(ton: int, npi: int, address: str) -> bytes:
     return bytes((ton, npi)) + address.encode("latin-1") + b"\x00"
 
 
+def header_frame(command_id: int, command_status: int, sequence_number: int) -> bytes:
+    """A PDU with no body: an error response (SMPP 3.4 §4.1.2, §4.4.2: no body is returned
+    when command_status is not 0), generic_nack, enquire_link_resp, ..."""
+    return _pack_header(HEADER_LENGTH, command_id, command_status, sequence_number)
+
+
 def message_id_response(command_id: int, sequence_number: int, message_id: str) -> bytes:
     """A submit_sm_resp / data_sm_resp with status 0 and no TLVs."""
     body = message_id.encode("latin-1") + b"\x00"
