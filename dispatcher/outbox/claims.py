@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
 from dispatcher.outbox.records import ClaimedMessage, InDoubtPolicy, RecoveryReport, Release
 
 # in the order of ClaimedMessage's fields: a row becomes a ClaimedMessage as it is
@@ -98,7 +99,7 @@ WHERE id = ANY($2::bigint[])
   AND dispatcher_written_at IS NULL
 """
 
-_RELEASE = """
+_RELEASE = f"""
 UPDATE outbox AS o
 SET status = 'queued',
     status_at = now(),
@@ -109,7 +110,7 @@ SET status = 'queued',
     dispatcher_lease_owner = NULL,
     dispatcher_lease_until = NULL,
     dispatcher_written_at = NULL
-FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::text[])
+FROM unnest({numbers_sql(2, 'bigint')}, $3::float8[], {texts_sql(4)}, {texts_sql(5)})
      AS r(id, delay, error_code, error_text)
 WHERE o.id = r.id
   AND o.status = 'sending' AND o.dispatcher_lease_owner = $1
@@ -214,10 +215,10 @@ async def release(
     rows = await connection.fetch(
         _RELEASE,
         daemon_id,
-        [item.outbox_id for item in releases],
+        pack_numbers(item.outbox_id for item in releases),
         [item.delay_seconds for item in releases],
-        [item.error_code for item in releases],
-        [item.error_text for item in releases],
+        pack_texts([item.error_code for item in releases]),
+        pack_texts([item.error_text for item in releases]),
     )
     return {row["id"] for row in rows}
 

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
 from dispatcher.outbox.records import (
     PartOutcome,
     ReceiptRecord,
@@ -62,8 +63,8 @@ updated AS (
 # receipts -> the newest part with their (account, id), or the pending table
 _RECORD_RECEIPTS = f"""
 WITH r AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::timestamptz[])
+    SELECT * FROM unnest({texts_sql(1)}, {texts_sql(2)}, {texts_sql(3)}, {texts_sql(4)},
+                         {texts_sql(5)}, {texts_sql(6)}, $7::timestamptz[])
         WITH ORDINALITY AS r(account, message_id, status, state, error_code, text, at, ord)
 ),
 matched AS (
@@ -117,8 +118,8 @@ SELECT (SELECT count(*) FROM matched) AS matched,
 # outcomes already tied to their part (status queries, receipts that were pending)
 _APPLY_OUTCOMES = f"""
 WITH o AS (
-    SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::timestamptz[])
+    SELECT * FROM unnest({numbers_sql(1, 'bigint')}, {numbers_sql(2, 'int')}, {texts_sql(3)},
+                         {texts_sql(4)}, {texts_sql(5)}, {texts_sql(6)}, $7::timestamptz[])
         AS o(outbox_id, part_index, status, state, error_code, text, at)
 ),
 {_UPDATE_PARTS.format(source="o")}
@@ -217,12 +218,12 @@ async def apply_outcomes(
         return 0
     message_ids = await connection.fetchval(
         _APPLY_OUTCOMES,
-        [outcome.outbox_id for outcome in outcomes],
-        [outcome.part_index for outcome in outcomes],
-        [outcome.status.value for outcome in outcomes],
-        [outcome.state for outcome in outcomes],
-        [outcome.error_code for outcome in outcomes],
-        [outcome.text for outcome in outcomes],
+        pack_numbers(outcome.outbox_id for outcome in outcomes),
+        pack_numbers(outcome.part_index for outcome in outcomes),
+        pack_texts([outcome.status for outcome in outcomes]),
+        pack_texts([outcome.state for outcome in outcomes]),
+        pack_texts([outcome.error_code for outcome in outcomes]),
+        pack_texts([outcome.text for outcome in outcomes]),
         [outcome.at for outcome in outcomes],
     )
     return await roll_up(connection, message_ids)
@@ -252,12 +253,12 @@ async def record_receipts(
     check_part_statuses(receipts)
     row = await connection.fetchrow(
         _RECORD_RECEIPTS,
-        [receipt.account for receipt in receipts],
-        [receipt.message_id for receipt in receipts],
-        [receipt.status.value for receipt in receipts],
-        [receipt.state for receipt in receipts],
-        [receipt.error_code for receipt in receipts],
-        [receipt.text for receipt in receipts],
+        pack_texts([receipt.account for receipt in receipts]),
+        pack_texts([receipt.message_id for receipt in receipts]),
+        pack_texts([receipt.status for receipt in receipts]),
+        pack_texts([receipt.state for receipt in receipts]),
+        pack_texts([receipt.error_code for receipt in receipts]),
+        pack_texts([receipt.text for receipt in receipts]),
         [receipt.received_at for receipt in receipts],
     )
     # (the set difference here: an anti-join of two CTEs is planned as a nested loop)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
 from dispatcher.outbox.receipts import apply_outcomes, outcome_from_pending
 from dispatcher.outbox.records import FinalResult, Submission, SubmittedPart
 
@@ -24,7 +25,7 @@ from dispatcher.outbox.records import FinalResult, Submission, SubmittedPart
 # lookup per row at every size measured. They carry no `id = ANY($1)` beside the join any
 # more: when the planner used that as the filter of a nested loop, every row was compared with
 # the whole array (a receipt batch of 3,000 took half a second instead of 0.1).
-_MARK_SUBMITTED = """
+_MARK_SUBMITTED = f"""
 WITH submitted AS (
     UPDATE outbox AS o
     SET status = 'submitted',
@@ -37,13 +38,15 @@ WITH submitted AS (
         dispatcher_lease_owner = NULL,
         dispatcher_lease_until = NULL,
         dispatcher_written_at = NULL
-    FROM unnest($1::bigint[], $2::text[], $3::int[]) AS s(id, provider, segments)
+    FROM unnest({numbers_sql(1, 'bigint')}, {texts_sql(2)}, {numbers_sql(3, 'int')})
+         AS s(id, provider, segments)
     WHERE o.id = s.id AND o.status IN ('queued', 'sending')
 ),
 recorded AS (
     INSERT INTO dispatcher_part (outbox_id, part_index, account, message_id, raw_message_id)
     SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id
-    FROM unnest($4::bigint[], $5::smallint[], $6::text[], $7::text[], $8::text[])
+    FROM unnest({numbers_sql(4, 'bigint')}, {numbers_sql(5, 'smallint')}, {texts_sql(6)},
+                {texts_sql(7)}, {texts_sql(8)})
          AS p(outbox_id, part_index, account, message_id, raw_message_id)
     WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
     ON CONFLICT (outbox_id, part_index) DO UPDATE
@@ -69,7 +72,7 @@ RETURNING p.outbox_id, p.part_index, r.status, r.receipt_state, r.receipt_error,
           r.receipt_text, r.received_at
 """
 
-_FINISH = """
+_FINISH = f"""
 UPDATE outbox AS o
 SET status = r.status,
     status_at = now(),
@@ -80,7 +83,8 @@ SET status = r.status,
     dispatcher_lease_owner = NULL,
     dispatcher_lease_until = NULL,
     dispatcher_written_at = NULL
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+FROM unnest({numbers_sql(1, 'bigint')}, {texts_sql(2)}, {texts_sql(3)}, {texts_sql(4)},
+            {texts_sql(5)})
      AS r(id, status, error_code, error_text, provider)
 WHERE o.id = r.id
   AND o.status IN ('queued', 'sending', 'submitted')
@@ -103,17 +107,17 @@ async def mark_submitted(
             parts[(submission.outbox_id, part.part_index)] = part
     early_receipts = await connection.fetch(
         _MARK_SUBMITTED,
-        list(by_id),
-        [submission.provider for submission in by_id.values()],
-        [
+        pack_numbers(by_id),
+        pack_texts([submission.provider for submission in by_id.values()]),
+        pack_numbers(
             submission.segments if submission.segments is not None else len(submission.parts)
             for submission in by_id.values()
-        ],
-        [outbox_id for outbox_id, _ in parts],
-        [part_index for _, part_index in parts],
-        [part.account for part in parts.values()],
-        [part.message_id for part in parts.values()],
-        [part.raw_message_id for part in parts.values()],
+        ),
+        pack_numbers(outbox_id for outbox_id, _ in parts),
+        pack_numbers(part_index for _, part_index in parts),
+        pack_texts([part.account for part in parts.values()]),
+        pack_texts([part.message_id for part in parts.values()]),
+        pack_texts([part.raw_message_id for part in parts.values()]),
     )
     return await apply_outcomes(
         connection, [outcome_from_pending(row) for row in early_receipts]
@@ -126,10 +130,10 @@ async def finish(connection: asyncpg.Connection, results: Sequence[FinalResult])
         return set()
     rows = await connection.fetch(
         _FINISH,
-        [result.outbox_id for result in results],
-        [result.status.value for result in results],
-        [result.error_code for result in results],
-        [result.error_text for result in results],
-        [result.provider for result in results],
+        pack_numbers(result.outbox_id for result in results),
+        pack_texts([result.status for result in results]),
+        pack_texts([result.error_code for result in results]),
+        pack_texts([result.error_text for result in results]),
+        pack_texts([result.provider for result in results]),
     )
     return {row["id"] for row in rows}
