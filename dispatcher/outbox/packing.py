@@ -16,6 +16,7 @@ NULL_MARK. The leading separator keeps a lone empty string apart from an empty c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 SEPARATOR = "\x1f"  # ASCII unit separator
 NULL_MARK = "\x1e"  # ASCII record separator, alone: the value is NULL
@@ -29,10 +30,10 @@ def pack_texts(values: Sequence[str | None]) -> str:
     NULL_MARK has those characters replaced by REPLACEMENT."""
     if not values:
         return ""
-    packed = SEPARATOR.join([NULL_MARK if value is None else value for value in values])
-    if packed.count(SEPARATOR) != len(values) - 1 or (
-        NULL_MARK in packed and packed.count(NULL_MARK) != values.count(None)
-    ):
+    nulls = values.count(None)
+    marked = [NULL_MARK if value is None else value for value in values] if nulls else values
+    packed = SEPARATOR.join(cast("Sequence[str]", marked))
+    if packed.count(SEPARATOR) != len(values) - 1 or packed.count(NULL_MARK) != nulls:
         packed = SEPARATOR.join(
             [NULL_MARK if value is None else _without_separators(value) for value in values]
         )

@@ -251,15 +251,19 @@ async def record_receipts(
     if not receipts:
         return ReceiptReport(matched=0, pending=0, finalised=0)
     check_part_statuses(receipts)
+    # the columns in one pass (a ReceiptRecord is a tuple of them)
+    accounts, message_ids, statuses, received_at, states, error_codes, texts = zip(
+        *receipts, strict=True
+    )
     row = await connection.fetchrow(
         _RECORD_RECEIPTS,
-        pack_texts([receipt.account for receipt in receipts]),
-        pack_texts([receipt.message_id for receipt in receipts]),
-        pack_texts([receipt.status for receipt in receipts]),
-        pack_texts([receipt.state for receipt in receipts]),
-        pack_texts([receipt.error_code for receipt in receipts]),
-        pack_texts([receipt.text for receipt in receipts]),
-        [receipt.received_at for receipt in receipts],
+        pack_texts(accounts),
+        pack_texts(message_ids),
+        pack_texts(statuses),
+        pack_texts(states),
+        pack_texts(error_codes),
+        pack_texts(texts),
+        received_at,
     )
     # (the set difference here: an anti-join of two CTEs is planned as a nested loop)
     multipart = set(row["message_ids"] or ()).difference(row["single_ids"] or ())
