@@ -85,6 +85,14 @@ _SERVER_SETTINGS = {
 }
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset of a connection handed back. The store leaves no session state behind
+    (no LISTEN, no session-level advisory lock, no cursor, settings only SET LOCAL), and asyncpg
+    rolls back a transaction left open before it calls this. Its default reset
+    (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL) is one more round trip that
+    changes nothing, and it sat between a claim's answer and the claimed rows' sending."""
+
+
 class OutboxStore:
     """Open with `await OutboxStore.open(dsn)`, close with `await store.close()`."""
 
@@ -122,6 +130,7 @@ class OutboxStore:
                 max_size=max_connections,
                 command_timeout=command_timeout,
                 server_settings=_SERVER_SETTINGS,
+                reset=_keep_session,
             )
 
         pool = await with_retry(connect, clock=clock, policy=retry, name="connect")
