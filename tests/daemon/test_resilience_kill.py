@@ -11,11 +11,9 @@ the kill, and the rows in doubt must stay within the bound dispatcher/outbox/cla
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
-import os
-import signal
-import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -30,6 +28,7 @@ from tests.daemon.resilience_support import (
     wait_all_final,
     wait_for,
 )
+from tests.ops.daemon_process import DaemonProcess, running_daemon
 
 MESSAGES = 6_000
 BINDS = 2
@@ -37,7 +36,6 @@ WINDOW = 50
 CLAIM_BATCH = 200
 RATE_LIMIT = 500  # submit_sm per second per session
 DAEMON_ID = "crash-test"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def write_config(path: Path, dsn: str, port: int) -> None:
@@ -75,45 +73,6 @@ validity = 3600
 """)
 
 
-def log_entries(log: Path) -> list[dict[str, object]]:
-    """The daemon's JSON log lines."""
-    entries = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            entries.append(json.loads(line))
-    return entries
-
-
-class DaemonProcess:
-    """One `smpp-dispatcher run` process; its output goes to a file (read on failure)."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.process = process
-        self.log = log
-
-    @classmethod
-    async def start(cls, config: Path, log: Path) -> DaemonProcess:
-        with log.open("ab") as output:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "dispatcher", "run", "--config", str(config),
-                cwd=REPO, stdout=output, stderr=output,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-            )
-        return cls(process, log)
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-
-    async def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.process.wait(), 10)
-
-    async def terminate(self) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), 30)
-
-
 async def test_kill_9_mid_run_then_restart_loses_nothing(
     migrated_dsn: str, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
@@ -123,8 +82,6 @@ async def test_kill_9_mid_run_then_restart_loses_nothing(
     await simulator.start(host="127.0.0.1", port=0)
     config = tmp_path / "dispatcher.toml"
     write_config(config, migrated_dsn, simulator.port)
-    log = tmp_path / "daemon.log"
-    daemon: DaemonProcess | None = None
     try:
         await db.copy_records_to_table(
             "outbox", columns=["destination", "body"],
@@ -133,12 +90,12 @@ async def test_kill_9_mid_run_then_restart_loses_nothing(
         def accepted() -> int:
             return sum(simulator.recording.accepted_counts.values())
 
-        daemon = await DaemonProcess.start(config, log)
-        # mid-traffic, with receipts flowing too
-        await wait_for(lambda: accepted() >= MESSAGES // 3
-                       and bool(simulator.recording.delivers),
-                       60, "traffic and receipts before the kill")
-        await daemon.kill()
+        async with running_daemon(config, wait_started=False) as daemon, _told(daemon):
+            # mid-traffic, with receipts flowing too
+            await wait_for(lambda: accepted() >= MESSAGES // 3
+                           and bool(simulator.recording.delivers),
+                           60, "traffic and receipts before the kill")
+            await daemon.kill()
         await wait_for(lambda: simulator.bound_count(SYSTEM_ID) == 0, 10,
                        "the SMSC noticing the dead connections")
         # the moment of the crash, as the database and the SMSC saw it
@@ -157,12 +114,13 @@ async def test_kill_9_mid_run_then_restart_loses_nothing(
             "SELECT (SELECT count(*) FROM dispatcher_part WHERE receipt_at IS NOT NULL)"
             " + (SELECT count(*) FROM dispatcher_pending_receipt)")
 
-        daemon = await DaemonProcess.start(config, log)
-        await wait_all_final(db, MESSAGES, timeout=90)
-        assert await daemon.terminate() == 0, daemon.tail()  # SIGTERM drains and exits 0
+        async with running_daemon(config, wait_started=False) as daemon, _told(daemon):
+            await wait_all_final(db, MESSAGES, timeout=90)
+            # SIGTERM drains and exits 0
+            assert await daemon.stop(timeout=30) == 0, daemon.output_tail()
+            recovered = daemon.events("recovered")
 
         # start-up recovery put back exactly what the crash left claimed
-        recovered = [entry for entry in log_entries(log) if entry.get("event") == "recovered"]
         assert recovered[-1]["requeued_in_doubt"] == len(in_doubt)
         assert recovered[-1]["requeued"] == len(claimed) - len(in_doubt)
 
@@ -186,11 +144,15 @@ async def test_kill_9_mid_run_then_restart_loses_nothing(
               f"{len(answer_lost)} accepted with their answer unrecorded; {len(duplicated)} "
               f"accepted twice; receipts acknowledged {receipts_acked}, stored "
               f"{receipts_stored}; {queried} outcomes found by query_sm")
-    except BaseException:
-        if daemon is not None:
-            print(daemon.tail())
-        raise
     finally:
-        if daemon is not None and daemon.process.returncode is None:
-            await daemon.kill()
         await simulator.stop()
+
+
+@contextlib.asynccontextmanager
+async def _told(daemon: DaemonProcess) -> AsyncIterator[None]:
+    """On a failure, the daemon's last output goes with it."""
+    try:
+        yield
+    except BaseException:
+        print(daemon.output_tail())
+        raise
