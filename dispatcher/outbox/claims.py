@@ -34,25 +34,29 @@ from dispatcher.outbox.records import ClaimedMessage, InDoubtPolicy, RecoveryRep
 _CLAIMED_COLUMNS = ", ".join(f"o.{name}" for name in ClaimedMessage._fields)
 
 # `id = ANY(ARRAY(...))` makes the update a primary-key lookup per picked row; a join with
-# the picked rows can be planned as a scan of the whole table
+# the picked rows can be planned as a scan of the whole table. The rows come back in the
+# order they are to be sent (an UPDATE returns them in the order it met them).
 _CLAIM = f"""
-UPDATE outbox AS o
-SET status = 'sending',
-    status_at = now(),
-    attempts = o.attempts + 1,
-    dispatcher_lease_owner = $1,
-    dispatcher_lease_until = now() + make_interval(secs => $3),
-    dispatcher_written_at = CASE WHEN $4::boolean THEN now() END
-WHERE o.id = ANY(ARRAY(
-    SELECT id FROM outbox
-    WHERE status = 'queued'
-      AND (not_before IS NULL OR not_before <= now())
-      {{route_filter}}
-    ORDER BY priority DESC, not_before ASC NULLS FIRST, id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-))
-RETURNING {_CLAIMED_COLUMNS}
+WITH claimed AS (
+    UPDATE outbox AS o
+    SET status = 'sending',
+        status_at = now(),
+        attempts = o.attempts + 1,
+        dispatcher_lease_owner = $1,
+        dispatcher_lease_until = now() + make_interval(secs => $3),
+        dispatcher_written_at = CASE WHEN $4::boolean THEN now() END
+    WHERE o.id = ANY(ARRAY(
+        SELECT id FROM outbox
+        WHERE status = 'queued'
+          AND (not_before IS NULL OR not_before <= now())
+          {{route_filter}}
+        ORDER BY priority DESC, not_before ASC NULLS FIRST, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING {_CLAIMED_COLUMNS}
+)
+SELECT * FROM claimed ORDER BY priority DESC, id
 """
 _CLAIM_ANY_ROUTE = _CLAIM.format(route_filter="")
 # The claim must walk outbox_claim_idx in its order and stop after `limit` rows. With
@@ -181,9 +185,7 @@ async def claim(
             rows = await connection.fetch(
                 _CLAIM_ROUTES, daemon_id, limit, lease_seconds, written, list(routes)
             )
-    claimed = [ClaimedMessage._make(row) for row in rows]
-    claimed.sort(key=lambda message: (-message.priority, message.id))
-    return claimed
+    return [ClaimedMessage._make(row) for row in rows]
 
 
 async def renew(
