@@ -372,16 +372,17 @@ class MessageCenter:
         self._router.deliver(early)
 
     def _send_receipts(self, messages: list[StoredMessage | UnstoredMessage]) -> None:
-        """The receipts due at one timer tick, which share its wall time and done date."""
+        """The receipts due at one timer tick, which share its wall time and done date (and,
+        per account, one session and one write)."""
         config = self._config
         receipt_id_base = config.receipt_id_base
         receipt_id = self._ids.receipt_id
-        deliver = self._router.deliver
         done_wall = self._clock.wall()
         done_date = receipt_date(done_wall)
+        receipts: list[OutboundDeliver] = []
         for message in messages:
             if isinstance(message, StoredMessage):
-                deliver(self._receipt(message, done_wall))
+                receipts.append(self._receipt(message, done_wall))
                 continue
             number, message_id = message.number, message.message_id
             body = build_receipt(
@@ -394,7 +395,8 @@ class MessageCenter:
                 message.quoted,
                 config.receipt_tlvs,
             )
-            deliver(OutboundDeliver(message.system_id, body, "receipt", message_id))
+            receipts.append(OutboundDeliver(message.system_id, body, "receipt", message_id))
+        self._router.deliver_batch(receipts)
 
     def _receipt(self, message: StoredMessage, done_wall: float | None = None) -> OutboundDeliver:
         """The receipt of a final message, done at `done_wall` (None: now)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from dispatcher.smsc_sim.delivery import OutboundDeliver
 from dispatcher.smsc_sim.records import BindMode, DeliverRecord, EnquireLinkRecord, SessionRecord
-from dispatcher.smsc_sim.wire import deliver_sm_frame, header_frame
+from dispatcher.smsc_sim.wire import deliver_sm_header, header_frame
 from pdu.codec import decode, encode
 from pdu.constants import RESP_BIT, CommandId, CommandStatus, command_name, status_name
 from pdu.errors import PDUError
@@ -66,7 +66,8 @@ class SmscSession(asyncio.Protocol):
         self.system_id: str | None = None
         self.mode: BindMode | None = None
         self.unbinding = False
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._transport: asyncio.Transport | None = None
         self._closing = False
         self._framer = Framer()
@@ -76,7 +77,9 @@ class SmscSession(asyncio.Protocol):
         self._outstanding = 0
         self._last_sent = self.record.opened
         self._sequence = 0
-        self._awaiting_ack: dict[int, tuple[OutboundDeliver, DeliverRecord | None]] = {}
+        # deliver_sm sent and not yet acknowledged, and (while recording) their records
+        self._awaiting_ack: dict[int, OutboundDeliver] = {}
+        self._deliver_records: dict[int, DeliverRecord] = {}
         self._unbind_timer: asyncio.TimerHandle | None = None
         self._link_checks: dict[int, asyncio.Future[None]] = {}
         self._handlers: dict[int, Handler] = {
@@ -130,7 +133,7 @@ class SmscSession(asyncio.Protocol):
         if self._unbind_timer is not None:
             self._unbind_timer.cancel()
         self.record.closed = self._clock.monotonic()
-        unacknowledged = [item for item, _ in self._awaiting_ack.values()]
+        unacknowledged = list(self._awaiting_ack.values())
         self._awaiting_ack.clear()
         self._sim.session_closed(self, unacknowledged)
         if not self.closed.done():
@@ -149,20 +152,28 @@ class SmscSession(asyncio.Protocol):
         else:
             self._write_answer(frame)
 
-    def send_deliver(self, item: OutboundDeliver) -> None:
-        sequence_number = self._next_sequence()
-        record = None
-        if self._sim.config.record:
-            record = DeliverRecord(
-                self._clock.monotonic(),
-                self.session_id,
-                sequence_number,
-                item.kind,
-                item.message_id,
-            )
-            self._sim.recording.delivers.append(record)
-        self._awaiting_ack[sequence_number] = (item, record)
-        self._write(deliver_sm_frame(sequence_number, item.body))
+    def send_delivers(self, items: list[OutboundDeliver]) -> None:
+        """Send these deliver_sm, numbered in order, in this tick's write."""
+        record = self._sim.config.record
+        awaiting_ack = self._awaiting_ack
+        out = self._out
+        sequence_number = self._sequence
+        for item in items:
+            sequence_number = sequence_number % _MAX_SEQUENCE + 1
+            awaiting_ack[sequence_number] = item
+            if record:
+                self._record_deliver(sequence_number, item)
+            # header and body as two pieces of the write: no copy of the body to join them
+            out += (deliver_sm_header(sequence_number, len(item.body)), item.body)
+        self._sequence = sequence_number
+        self._schedule_flush()
+
+    def _record_deliver(self, sequence_number: int, item: OutboundDeliver) -> None:
+        record = DeliverRecord(
+            self._clock.monotonic(), self.session_id, sequence_number, item.kind, item.message_id
+        )
+        self._deliver_records[sequence_number] = record
+        self._sim.recording.delivers.append(record)
 
     def start_unbind(self) -> None:
         """Unbind from the server side; the connection closes on unbind_resp or after
@@ -356,16 +367,17 @@ class SmscSession(asyncio.Protocol):
 
     def _on_deliver_sm_resp(self, frame: bytes, sequence_number: int) -> None:
         _, _, command_status, _ = _HEADER.unpack_from(frame)
-        entry = self._awaiting_ack.pop(sequence_number, None)
-        if entry is None:
+        item = self._awaiting_ack.pop(sequence_number, None)
+        if item is None:
             self._sim.violation(
                 f"session {self.session_id}: deliver_sm_resp for seq {sequence_number}, "
                 "which the simulator never sent or was already answered"
             )
             return
-        item, record = entry
-        if record is not None:
-            record.ack_status = command_status
+        if self._deliver_records:
+            record = self._deliver_records.pop(sequence_number, None)
+            if record is not None:
+                record.ack_status = command_status
         if command_status != CommandStatus.ESME_ROK:
             self._sim.violation(
                 f"session {self.session_id}: deliver_sm_resp with {status_name(command_status)}; "
@@ -391,9 +403,12 @@ class SmscSession(asyncio.Protocol):
 
     def _write(self, frame: bytes) -> None:
         self._out.append(frame)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _write_answer(self, frame: bytes) -> None:
         if self._closing:

@@ -88,8 +88,9 @@ def receipt_body(source: bytes, destination: bytes, short_message: bytes, tlvs: 
     )  # fmt: skip
 
 
-def deliver_sm_frame(sequence_number: int, body: bytes) -> bytes:
-    return _pack_header(HEADER_LENGTH + len(body), _DELIVER_SM, 0, sequence_number) + body
+def deliver_sm_header(sequence_number: int, body_length: int) -> bytes:
+    """The header of a deliver_sm whose body (after the header) has `body_length` octets."""
+    return _pack_header(HEADER_LENGTH + body_length, _DELIVER_SM, 0, sequence_number)
 
 
 def tlv(tag: int, value: bytes) -> bytes:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
+from dispatcher.clock import ScaledClock
+from dispatcher.smsc_sim import SimConfig, SmscSimulator
 from pdu.constants import ESM_DELIVERY_RECEIPT
 from pdu.message_id import normalize_message_id
 from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
@@ -157,3 +161,53 @@ async def test_receipts_go_round_robin_over_receivers(make_sim: SimFactory) -> N
     assert len(rx1.delivered) == len(rx2.delivered) == 2
     for esme in (tx, rx1, rx2):
         await esme.close()
+
+
+class SteppedClock(ScaledClock):
+    """Monotonic time that stands still until the test moves it (timers run in real time, a
+    clock second lasting a millisecond), so that receipts fall due at one tick for certain."""
+
+    def __init__(self) -> None:
+        super().__init__(0.001)
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("record", [True, False])
+async def test_receipts_due_at_one_tick_go_on_one_receiver_and_batches_take_turns(
+    record: bool,
+) -> None:
+    clock = SteppedClock()
+    credentials = {SYSTEM_ID: PASSWORD, "other": PASSWORD}
+    sim = SmscSimulator(
+        SimConfig(credentials=credentials, receipt_delay=5.0, record=record), clock=clock
+    )
+    await sim.start(host="127.0.0.1", port=0)
+    tx = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")
+    rx1 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
+    rx2 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
+    other = await TinyEsme.bound(sim.port, "other", PASSWORD, "trx")
+    try:
+        for index in range(4):
+            await tx.request(submit(f"7903000000{index}"))
+        await other.request(submit("79039999999"))
+        clock.now = 5.0
+        await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 4)
+        assert sorted((len(rx1.delivered), len(rx2.delivered))) == [0, 4]
+        await sim.wait_until(lambda: len(other.delivered) == 1)
+        for index in range(2):
+            await tx.request(submit(f"7903000001{index}"))
+        clock.now = 10.0
+        await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 6)
+        assert sorted((len(rx1.delivered), len(rx2.delivered))) == [2, 4]
+        destinations = [d.source_addr for d in rx1.delivered + rx2.delivered]
+        assert sorted(destinations) == [f"7903000000{i}" for i in range(4)] + [
+            "79030000010",
+            "79030000011",
+        ]
+    finally:
+        for esme in (tx, rx1, rx2, other):
+            await esme.close()
+        await sim.stop()

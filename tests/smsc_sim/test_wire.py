@@ -7,7 +7,7 @@ import pytest
 from dispatcher.smsc_sim.receipts import ERROR_CODE_BY_STAT, build_receipt, receipt_date
 from dispatcher.smsc_sim.wire import (
     address_octets,
-    deliver_sm_frame,
+    deliver_sm_header,
     message_id_response,
     read_submit_sm,
     receipt_body,
@@ -101,7 +101,7 @@ def test_receipt_body_is_the_codec_deliver_sm() -> None:
         b"id:42 stat:DELIVRD",
         b"".join(tlv(tag, value) for tag, value in tlvs.items()),
     )
-    assert deliver_sm_frame(99, body) == expected
+    assert deliver_sm_header(99, len(body)) + body == expected
 
 
 @pytest.mark.parametrize("state", sorted(MESSAGE_STATE_BY_STAT))
@@ -145,4 +145,4 @@ def test_build_receipt_is_the_codec_deliver_sm_with_the_appendix_b_text(
         "Ваш код 1234",
         with_tlvs,
     )
-    assert deliver_sm_frame(7, body) == expected
+    assert deliver_sm_header(7, len(body)) + body == expected
