@@ -8,6 +8,7 @@ import asyncio
 
 from dispatcher.clock import ScaledClock
 from dispatcher.smsc_sim.due_queue import DueQueue
+from tests.smsc_sim.conftest import SteppedClock
 
 
 async def test_items_fire_once_in_due_order_and_never_early() -> None:
@@ -55,3 +56,16 @@ async def test_items_due_at_one_tick_fire_as_one_batch() -> None:
     while len(batches) < 2:
         await asyncio.sleep(0.005)
     assert batches == [[0, 1, 2, 3, 4], [5]]
+
+
+async def test_items_due_at_the_same_time_fire_in_the_order_they_were_added() -> None:
+    clock = SteppedClock()  # every add at the same moment: equal due times for equal delays
+    batches: list[list[str]] = []
+    queue: DueQueue[str] = DueQueue(clock, batches.append)
+    for item, delay in [("a", 3.0), ("b", 1.0), ("c", 2.0), ("d", 1.0), ("e", 3.0), ("f", 2.0)]:
+        queue.add(delay, item)
+    clock.now = 3.0
+    while not batches:
+        await asyncio.sleep(0.002)
+    assert batches == [["b", "d", "c", "f", "a", "e"]]
+    assert len(queue) == 0

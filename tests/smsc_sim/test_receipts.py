@@ -7,14 +7,13 @@ from collections import Counter
 
 import pytest
 
-from dispatcher.clock import ScaledClock
 from dispatcher.smsc_sim import SimConfig, SmscSimulator
 from pdu.constants import ESM_DELIVERY_RECEIPT
 from pdu.message_id import normalize_message_id
 from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
 from pdu.receipt import MESSAGE_STATE_BY_STAT, parse_receipt_text, receipt_from_pdu
 from pdu.tlv import Tag, get_cstring, get_int
-from tests.smsc_sim.conftest import PASSWORD, SYSTEM_ID, SimFactory
+from tests.smsc_sim.conftest import PASSWORD, SYSTEM_ID, SimFactory, SteppedClock
 from tests.smsc_sim.smpp_client import TinyEsme
 
 
@@ -161,18 +160,6 @@ async def test_receipts_go_round_robin_over_receivers(make_sim: SimFactory) -> N
     assert len(rx1.delivered) == len(rx2.delivered) == 2
     for esme in (tx, rx1, rx2):
         await esme.close()
-
-
-class SteppedClock(ScaledClock):
-    """Monotonic time that stands still until the test moves it (timers run in real time, a
-    clock second lasting a millisecond), so that receipts fall due at one tick for certain."""
-
-    def __init__(self) -> None:
-        super().__init__(0.001)
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("record", [True, False])
