@@ -20,10 +20,11 @@ from dispatcher.smsc_sim.faults import SubmitPolicy
 from dispatcher.smsc_sim.message_ids import MessageIds
 from dispatcher.smsc_sim.receipts import (
     ERROR_CODE_BY_STAT,
+    PlannedReceipt,
     StateChooser,
-    UnstoredMessage,
     build_receipt,
     quoted_text,
+    receipt_around_done_date,
     receipt_date,
     receipt_wanted,
 )
@@ -85,7 +86,7 @@ class MessageCenter:
         self._states = StateChooser(config.seed)
         self._store = MessageStore()
         self._rejoiner = Rejoiner(recording)
-        self._receipts_due: DueQueue[StoredMessage | UnstoredMessage] = DueQueue(
+        self._receipts_due: DueQueue[StoredMessage | PlannedReceipt] = DueQueue(
             clock, self._send_receipts
         )
 
@@ -178,17 +179,18 @@ class MessageCenter:
         if not receipt_wanted(registered, final_state):
             return
         octets = split_udh(short_message)[1] if esm_class & ESM_UDHI else short_message
-        message = UnstoredMessage(
-            number,
-            message_id,
-            session.system_id or "",
+        # the whole receipt but its done date, now: the submit's destination is its source
+        before, after = receipt_around_done_date(
             destination,
             source,
-            quoted_text(octets, coding),
-            self._clock.wall(),
+            self._ids.receipt_id(number, message_id, config.receipt_id_base),
             final_state,
+            receipt_date(self._clock.wall()),
+            quoted_text(octets, coding),
+            config.receipt_tlvs,
         )
-        self._receipts_due.add(config.receipt_delay, message)
+        planned: PlannedReceipt = (session.system_id or "", message_id, before, after)
+        self._receipts_due.add(config.receipt_delay, planned)
 
     def submit_multi(self, session: SmscSession, pdu: SubmitMulti) -> None:
         """One message id for the message; each SME destination is judged on its own and the
@@ -371,12 +373,9 @@ class MessageCenter:
         early.on_ack = lambda _status: session.respond(frame)
         self._router.deliver(early)
 
-    def _send_receipts(self, messages: list[StoredMessage | UnstoredMessage]) -> None:
+    def _send_receipts(self, messages: list[StoredMessage | PlannedReceipt]) -> None:
         """The receipts due at one timer tick, which share its wall time and done date (and,
         per account, one session and one write)."""
-        config = self._config
-        receipt_id_base = config.receipt_id_base
-        receipt_id = self._ids.receipt_id
         done_wall = self._clock.wall()
         done_date = receipt_date(done_wall)
         receipts: list[OutboundDeliver] = []
@@ -384,18 +383,10 @@ class MessageCenter:
             if isinstance(message, StoredMessage):
                 receipts.append(self._receipt(message, done_wall))
                 continue
-            number, message_id = message.number, message.message_id
-            body = build_receipt(
-                message.source,
-                message.destination,
-                receipt_id(number, message_id, receipt_id_base),
-                message.final_state,
-                receipt_date(message.submitted_wall),
-                done_date,
-                message.quoted,
-                config.receipt_tlvs,
+            system_id, message_id, before, after = message
+            receipts.append(
+                OutboundDeliver(system_id, before + done_date + after, "receipt", message_id)
             )
-            receipts.append(OutboundDeliver(message.system_id, body, "receipt", message_id))
         self._router.deliver_batch(receipts)
 
     def _receipt(self, message: StoredMessage, done_wall: float | None = None) -> OutboundDeliver:

@@ -76,16 +76,15 @@ def message_id_response(command_id: int, sequence_number: int, message_id: str) 
 # protocol_id, priority_flag, empty schedule_delivery_time and validity_period,
 # registered_delivery, replace_if_present_flag, data_coding 0 and sm_default_msg_id.
 _RECEIPT_FIELDS: Final = b"\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+# sm_length's octet for each length: bytes((n,)) made a tuple and a bytes per receipt
+_LENGTH_OCTETS: Final = [bytes((length,)) for length in range(256)]
 
 
-def receipt_body(source: bytes, destination: bytes, short_message: bytes, tlvs: bytes) -> bytes:
-    """The body of a receipt deliver_sm (header not included): empty service_type, the two
-    addresses as `address_octets` writes them, then short_message (at most 255 octets) and the
-    encoded TLVs."""
-    return b"".join(
-        (b"\x00", source, destination, _RECEIPT_FIELDS, bytes((len(short_message),)),
-         short_message, tlvs)
-    )  # fmt: skip
+def receipt_head(source: bytes, destination: bytes, sm_length: int) -> bytes:
+    """The body of a receipt deliver_sm (header not included) up to its short_message: empty
+    service_type, the two addresses as `address_octets` writes them, the fields above and
+    sm_length (at most 255). The short_message and the encoded TLVs follow it."""
+    return b"".join((b"\x00", source, destination, _RECEIPT_FIELDS, _LENGTH_OCTETS[sm_length]))
 
 
 def deliver_sm_header(sequence_number: int, body_length: int) -> bytes:

@@ -10,7 +10,7 @@ from dispatcher.smsc_sim.wire import (
     deliver_sm_header,
     message_id_response,
     read_submit_sm,
-    receipt_body,
+    receipt_head,
     tlv,
 )
 from pdu.codec import decode, encode
@@ -79,7 +79,7 @@ def test_message_id_responses_are_the_codec_octets() -> None:
         assert message_id_response(response.command_id, 0x01020304, "0000002A") == expected
 
 
-def test_receipt_body_is_the_codec_deliver_sm() -> None:
+def test_receipt_head_starts_the_codec_deliver_sm() -> None:
     tlvs = {Tag.RECEIPTED_MESSAGE_ID: b"42\x00", Tag.MESSAGE_STATE: b"\x02"}
     expected = encode(
         DeliverSm(
@@ -95,11 +95,13 @@ def test_receipt_body_is_the_codec_deliver_sm() -> None:
             sequence_number=99,
         )
     )
-    body = receipt_body(
-        address_octets(1, 1, "79031234567"),
-        address_octets(5, 0, "MyShop"),
-        b"id:42 stat:DELIVRD",
-        b"".join(tlv(tag, value) for tag, value in tlvs.items()),
+    short_message = b"id:42 stat:DELIVRD"
+    body = (
+        receipt_head(
+            address_octets(1, 1, "79031234567"), address_octets(5, 0, "MyShop"), len(short_message)
+        )
+        + short_message
+        + b"".join(tlv(tag, value) for tag, value in tlvs.items())
     )
     assert deliver_sm_header(99, len(body)) + body == expected
 
@@ -110,7 +112,7 @@ def test_build_receipt_is_the_codec_deliver_sm_with_the_appendix_b_text(
     state: str, with_tlvs: bool
 ) -> None:
     submitted, done = 1_700_000_000.0, 1_700_000_075.5  # 2023-11-14 22:13 and 22:14 UTC
-    assert (receipt_date(submitted), receipt_date(done)) == ("2311142213", "2311142214")
+    assert (receipt_date(submitted), receipt_date(done)) == (b"2311142213", b"2311142214")
     error = ERROR_CODE_BY_STAT.get(state, 0)
     text = (
         f"id:0000002A sub:001 dlvrd:{'001' if state == 'DELIVRD' else '000'} "
