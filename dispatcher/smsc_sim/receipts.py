@@ -41,9 +41,10 @@ _DATE_LENGTH: Final = 10
 
 
 # The receipt of a message accepted while not recording (`SimConfig.record` off), made when the
-# message was accepted, as nothing (cancel_sm, replace_sm) can change it later: (system_id,
-# message_id, the body's octets before the done date and after it; `receipt_around_done_date`).
-# A plain tuple: a NamedTuple of what the receipt needs took 0.8 µs to make, per message.
+# message is accepted (with the receipt settings of that moment), as nothing (cancel_sm,
+# replace_sm) can change it later: (system_id, message_id, the body's octets before the done
+# date and after it, as `receipt_around_done_date` writes them). A plain tuple: a NamedTuple
+# of what the receipt needs took 0.8 µs to make, per message.
 PlannedReceipt = tuple[str, str, bytes, bytes]
 
 
