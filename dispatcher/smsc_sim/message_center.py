@@ -97,27 +97,18 @@ class MessageCenter:
         message = self._store.by_id(message_id)
         return None if message is None else message.state_at(self._clock.monotonic())
 
-    def needs_submit_body(self) -> bool:
-        """Whether a submit_sm must be decoded beyond its header."""
-        config = self._config
-        faults = config.faults
-        return (
-            config.record
-            or config.receipts
-            or faults.receipt_before_resp
-            or faults.has_destination_rules()
-        )
-
     def submit_sm(self, session: SmscSession, frame: bytes, sequence_number: int) -> None:
         """Answer a submit_sm frame, read only as far as needed (PDUError if it is malformed).
 
-        Not recording, the frame is read only for its header, or (for a receipt) for the few
-        fields the receipt needs; recording, or for the receipt-first fault, it is decoded."""
-        if not self.needs_submit_body():
-            self._accept(session, "submit_sm", None, sequence_number, SubmitSmResp)
-            return
+        Not recording, the frame is read only for its header, or (for a receipt or a
+        per-destination rule) for the few fields they need; recording, or for the
+        receipt-first fault, it is decoded."""
         config = self._config
-        if not (config.record or config.faults.receipt_before_resp):
+        faults = config.faults
+        if not (config.record or faults.receipt_before_resp):
+            if not (config.receipts or faults.has_destination_rules()):
+                self._accept(session, "submit_sm", None, sequence_number, SubmitSmResp)
+                return
             view = read_submit_sm(frame)
             if view is not None:
                 self._accept_unstored(session, view, sequence_number)
@@ -166,7 +157,7 @@ class MessageCenter:
         if status != CommandStatus.ESME_ROK:
             session.respond(header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number), delay)
             return
-        number, message_id = self._allocate_id(status)
+        number, message_id = self._ids.allocate()
         session.respond(
             message_id_response(CommandId.SUBMIT_SM_RESP, sequence_number, message_id), delay
         )
@@ -264,8 +255,7 @@ class MessageCenter:
     def _allocate_id(self, status: int) -> tuple[int, str]:
         if status != CommandStatus.ESME_ROK:
             return 0, ""
-        number = self._ids.next_number()
-        return number, self._ids.resp_id(number)
+        return self._ids.allocate()
 
     def _take(
         self,

@@ -112,7 +112,7 @@ class SmscSession(asyncio.Protocol):
             transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
+        if not self.is_open:
             return
         try:
             frames = self._framer.feed(data)
@@ -122,10 +122,20 @@ class SmscSession(asyncio.Protocol):
             self._write(header_frame(CommandId.GENERIC_NACK, CommandStatus.ESME_RINVCMDLEN, 0))
             self.close()
             return
+        # Faults are changed by tests between reads, never while one is handled: whether any
+        # per-PDU fault is set is looked up once per read.
+        faults = self._sim.config.faults
+        inject_faults = (
+            faults.garbage_after_pdus is not None
+            or faults.unbind_after_pdus is not None
+            or faults.drop_after_pdus is not None
+        )
         for frame in frames:
-            if not self.is_open:  # a fault or an unbind closed it mid-chunk
+            if self._closing:  # a fault or an unbind closed it mid-chunk
                 return
             self._handle(frame)
+            if inject_faults:
+                self._inject_faults()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -149,8 +159,15 @@ class SmscSession(asyncio.Protocol):
         """Answer a submit_sm / data_sm / submit_multi, now or after `delay` clock seconds."""
         if delay > 0:
             self._clock.call_later(delay, self._write_answer, frame)
-        else:
-            self._write_answer(frame)
+            return
+        # _write_answer, written out: this is once per submit_sm
+        if self._closing:
+            return
+        self._answers_in_out += 1
+        self._out.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
     def send_delivers(self, items: list[OutboundDeliver]) -> None:
         """Send these deliver_sm, numbered in order, in this tick's write."""
@@ -239,7 +256,6 @@ class SmscSession(asyncio.Protocol):
                 CommandId.GENERIC_NACK, CommandStatus.ESME_RINVCMDLEN, sequence_number
             )
             self._write_answer(nack) if command_id in _SUBMIT_LIKE else self._write(nack)
-        self._inject_faults()
 
     def _inject_faults(self) -> None:
         faults = self._sim.config.faults
