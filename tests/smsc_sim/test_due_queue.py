@@ -69,3 +69,27 @@ async def test_items_due_at_the_same_time_fire_in_the_order_they_were_added() ->
         await asyncio.sleep(0.002)
     assert batches == [["b", "d", "c", "f", "a", "e"]]
     assert len(queue) == 0
+
+
+async def test_the_timer_waits_at_least_a_millisecond_so_close_items_share_a_batch() -> None:
+    clock = ScaledClock(0.001)  # one clock second lasts a millisecond, the loop's resolution
+    batches: list[list[tuple[str, float]]] = []
+    queue: DueQueue[str] = DueQueue(
+        clock, lambda batch: batches.append([(item, clock.monotonic()) for item in batch])
+    )
+    added_at = clock.monotonic()
+    queue.add(0.0, "at once")
+    while not batches:
+        await asyncio.sleep(0.001)
+    assert batches[0][0][1] - added_at >= 1.0  # a whole real millisecond, not call_soon
+    batches.clear()
+    delays = {"first": 2.0, "then": 2.2, "later": 2.4, "last": 2.6}
+    added_at = clock.monotonic()
+    for name, delay in delays.items():
+        queue.add(delay, name)
+    while sum(map(len, batches)) < 4:
+        await asyncio.sleep(0.001)
+    assert len(batches) <= 2  # not one loop iteration for each
+    for batch in batches:
+        for name, at in batch:
+            assert at - added_at >= delays[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from functools import partial
 
 import pytest
 
@@ -24,6 +25,10 @@ def submit(destination: str, registered_delivery: int = 1, text: bytes = b"hello
         short_message=text,
         registered_delivery=registered_delivery,
     )
+
+
+def delivered(receivers: list[TinyEsme], count: int) -> bool:
+    return sum(len(esme.delivered) for esme in receivers) == count
 
 
 async def next_receipt(esme: TinyEsme) -> DeliverSm:
@@ -154,9 +159,9 @@ async def test_receipts_go_round_robin_over_receivers(make_sim: SimFactory) -> N
     tx = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")
     rx1 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
     rx2 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "trx")
-    for index in range(4):
+    for index in range(4):  # each receipt in a tick of its own
         assert isinstance(await tx.request(submit(f"7903000000{index}")), SubmitSmResp)
-    await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 4)
+        await sim.wait_until(partial(delivered, [rx1, rx2], index + 1))
     assert len(rx1.delivered) == len(rx2.delivered) == 2
     for esme in (tx, rx1, rx2):
         await esme.close()
