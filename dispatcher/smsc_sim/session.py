@@ -53,6 +53,7 @@ _BIND_RESPONSES: Final[dict[int, tuple[BindMode, type[BindResp]]]] = {
 _INTERFACE_VERSION_TLV: Final = {Tag.SC_INTERFACE_VERSION: b"\x34"}
 # SMPP 3.4 §5.1.3: a request the session's bind state does not allow.
 _UNBOUND: Final = CommandStatus.ESME_RINVBNDSTS
+_DELIVER_SM_RESP: Final = int(CommandId.DELIVER_SM_RESP)
 
 Handler = Callable[[bytes, int], None]
 
@@ -95,7 +96,6 @@ class SmscSession(asyncio.Protocol):
             CommandId.ENQUIRE_LINK: self._on_enquire_link,
             CommandId.UNBIND: self._on_unbind,
             CommandId.UNBIND_RESP: self._on_unbind_resp,
-            CommandId.DELIVER_SM_RESP: self._on_deliver_sm_resp,
             CommandId.GENERIC_NACK: self._on_generic_nack,
             CommandId.ENQUIRE_LINK_RESP: self._on_enquire_link_resp,
         }
@@ -233,8 +233,11 @@ class SmscSession(asyncio.Protocol):
     # ------------------------------------------------------------------ dispatch
 
     def _handle(self, frame: bytes) -> None:
-        _, command_id, _, sequence_number = _HEADER.unpack_from(frame)
+        _, command_id, command_status, sequence_number = _HEADER.unpack_from(frame)
         self.record.pdus_received += 1
+        if command_id == _DELIVER_SM_RESP:  # one per receipt: its status is read here
+            self._on_deliver_sm_resp(command_status, sequence_number)
+            return
         handler = self._handlers.get(command_id)
         try:
             if handler is not None:
@@ -381,8 +384,7 @@ class SmscSession(asyncio.Protocol):
         if self.unbinding:
             self.close()
 
-    def _on_deliver_sm_resp(self, frame: bytes, sequence_number: int) -> None:
-        _, _, command_status, _ = _HEADER.unpack_from(frame)
+    def _on_deliver_sm_resp(self, command_status: int, sequence_number: int) -> None:
         item = self._awaiting_ack.pop(sequence_number, None)
         if item is None:
             self._sim.violation(

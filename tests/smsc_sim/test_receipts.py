@@ -9,9 +9,9 @@ from functools import partial
 import pytest
 
 from dispatcher.smsc_sim import SimConfig, SmscSimulator
-from pdu.constants import ESM_DELIVERY_RECEIPT
+from pdu.constants import ESM_DELIVERY_RECEIPT, CommandStatus
 from pdu.message_id import normalize_message_id
-from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
+from pdu.pdus import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
 from pdu.receipt import MESSAGE_STATE_BY_STAT, parse_receipt_text, receipt_from_pdu
 from pdu.tlv import Tag, get_cstring, get_int
 from tests.smsc_sim.conftest import PASSWORD, SYSTEM_ID, SimFactory, SteppedClock
@@ -203,3 +203,24 @@ async def test_receipts_due_at_one_tick_go_on_one_receiver_and_batches_take_turn
         for esme in (tx, rx1, rx2, other):
             await esme.close()
         await sim.stop()
+
+
+async def test_deliver_sm_resp_status_and_strays_are_recorded(make_sim: SimFactory) -> None:
+    sim = await make_sim(receipt_delay=0.0)
+    esme = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "trx", auto_ack=False)
+    response = await esme.request(submit("79031234567"))
+    receipt = await next_receipt(esme)
+    esme.send(
+        DeliverSmResp(
+            sequence_number=receipt.sequence_number,
+            command_status=CommandStatus.ESME_RSYSERR,
+        )
+    )
+    esme.send(DeliverSmResp(sequence_number=receipt.sequence_number))  # answered already
+    await sim.wait_until(lambda: len(sim.recording.violations) == 2)
+    [record] = sim.recording.delivers
+    assert record.message_id == response.message_id
+    assert record.ack_status == CommandStatus.ESME_RSYSERR
+    assert "ESME_RSYSERR" in sim.recording.violations[0]
+    assert "already answered" in sim.recording.violations[1]
+    await esme.close()
