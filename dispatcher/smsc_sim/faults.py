@@ -25,6 +25,23 @@ class SubmitPolicy:
         # grow by one entry for nearly every submit, for good.
         self._tries: dict[str, int] = {}
 
+    def answer(self, destination: str | None) -> tuple[int, float]:
+        """The status and the response delay of one submit to `destination`."""
+        faults = self._config.faults
+        # has_destination_rules() or has_rates(), written out: this is once per submit_sm
+        if (
+            faults.status_by_destination
+            or faults.invalid_destinations
+            or faults.throttle_first
+            or faults.queue_full_first
+            or faults.response_delay_by_destination
+            or faults.throttle_rate > 0
+            or faults.queue_full_rate > 0
+            or faults.invalid_rate > 0
+        ):
+            return self.status_for(destination), self.response_delay(destination)
+        return CommandStatus.ESME_ROK, faults.response_delay
+
     def status_for(self, destination: str | None) -> int:
         """The answer for one submit to `destination` (None when the body was not decoded,
         which the caller only does when no per-destination rule is set)."""

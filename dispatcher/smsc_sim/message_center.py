@@ -130,8 +130,7 @@ class MessageCenter:
     ) -> None:
         """Judge, answer and take one submit_sm / data_sm (`pdu` None: header only)."""
         destination = None if pdu is None else pdu.destination_addr
-        status = self._policy.status_for(destination)
-        delay = self._policy.response_delay(destination)
+        status, delay = self._policy.answer(destination)
         number, message_id = self._allocate_id(status)
         frame = (
             message_id_response(response.command_id, sequence_number, message_id)
@@ -152,8 +151,7 @@ class MessageCenter:
         """`_accept` and `_take` of a submit_sm while not recording: the same answer, the same
         draws, and a receipt planned from the frame's fields (no PDU, no StoredMessage)."""
         source, destination, destination_addr, esm_class, registered, coding, short_message = view
-        status = self._policy.status_for(destination_addr)
-        delay = self._policy.response_delay(destination_addr)
+        status, delay = self._policy.answer(destination_addr)
         if status != CommandStatus.ESME_ROK:
             session.respond(header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number), delay)
             return
