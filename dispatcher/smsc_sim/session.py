@@ -176,7 +176,7 @@ class SmscSession(asyncio.Protocol):
         out = self._out
         sequence_number = self._sequence
         for item in items:
-            sequence_number = sequence_number % _MAX_SEQUENCE + 1
+            sequence_number = sequence_number % _MAX_SEQUENCE + 1  # as _next_sequence numbers
             awaiting_ack[sequence_number] = item
             if record:
                 self._record_deliver(sequence_number, item)
