@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Final
 
-from dispatcher.smsc_sim.wire import receipt_head, tlv
+from dispatcher.smsc_sim.wire import RECEIPT_FIELDS, SM_LENGTH_OCTETS, tlv, tlv_header
 from pdu.constants import REGISTERED_DELIVERY_FAILURE
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.text import decode_text
@@ -122,6 +122,11 @@ def _state_tlvs(state: str) -> bytes:
 # message_state and, for a failed state, network_error_code: the same octets for every receipt
 # of a state, so written once (for every state pdu.receipt knows, as a test may ask for any)
 _STATE_TLVS: Final = {state: _state_tlvs(state) for state in MESSAGE_STATE_BY_STAT}
+# receipted_message_id's tag and length for each length of an id and its NUL up to SMPP's 65
+# octets, written once (a longer id, from a wide hex_id_width, has its header made per receipt)
+_RECEIPTED_ID_HEADERS: Final = {
+    length: tlv_header(Tag.RECEIPTED_MESSAGE_ID, length) for length in range(1, 66)
+}
 
 
 def build_receipt(
@@ -160,12 +165,21 @@ def receipt_around_done_date(
     # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
     quoted_octets = quoted.encode("ascii", "replace")
     sm_length = _TEXT_LENGTH[state] + len(id_octets) + len(quoted_octets)
-    head = receipt_head(source, destination, sm_length)
-    before = b"".join((head, _ID, id_octets, middle, submit_date, _DONE_DATE))
+    # Each half in one join, its pieces written out (wire.py's RECEIPT_FIELDS says the
+    # layout): helper calls and the pieces they joined took a third of this function's time.
+    before = b"".join(
+        (b"\x00", source, destination, RECEIPT_FIELDS, SM_LENGTH_OCTETS[sm_length],
+         _ID, id_octets, middle, submit_date, _DONE_DATE)
+    )  # fmt: skip
     if not with_tlvs:
         return before, tail + quoted_octets
-    receipted = tlv(Tag.RECEIPTED_MESSAGE_ID, id_octets + b"\x00")
-    return before, b"".join((tail, quoted_octets, receipted, _STATE_TLVS[state]))
+    id_length = len(id_octets) + 1
+    receipted = _RECEIPTED_ID_HEADERS.get(id_length) or tlv_header(
+        Tag.RECEIPTED_MESSAGE_ID, id_length
+    )
+    return before, b"".join(
+        (tail, quoted_octets, receipted, id_octets, b"\x00", _STATE_TLVS[state])
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,8 +10,6 @@ from dispatcher.smsc_sim.wire import (
     deliver_sm_header,
     message_id_response,
     read_submit_sm,
-    receipt_head,
-    tlv,
 )
 from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT
@@ -79,8 +77,8 @@ def test_message_id_responses_are_the_codec_octets() -> None:
         assert message_id_response(response.command_id, 0x01020304, "0000002A") == expected
 
 
-def test_receipt_head_starts_the_codec_deliver_sm() -> None:
-    tlvs = {Tag.RECEIPTED_MESSAGE_ID: b"42\x00", Tag.MESSAGE_STATE: b"\x02"}
+@pytest.mark.parametrize("receipt_id", ["42", "0000002A", "7" * 64, "F" * 70])
+def test_build_receipt_names_ids_of_any_length_as_the_codec_does(receipt_id: str) -> None:
     expected = encode(
         DeliverSm(
             source_addr_ton=1,
@@ -90,18 +88,26 @@ def test_receipt_head_starts_the_codec_deliver_sm() -> None:
             dest_addr_npi=0,
             destination_addr="MyShop",
             esm_class=ESM_DELIVERY_RECEIPT,
-            short_message=b"id:42 stat:DELIVRD",
-            tlvs=tlvs,
+            short_message=(
+                f"id:{receipt_id} sub:001 dlvrd:001 submit date:2311142213 "
+                "done date:2311142214 stat:DELIVRD err:000 text:hi"
+            ).encode(),
+            tlvs={
+                Tag.RECEIPTED_MESSAGE_ID: receipt_id.encode() + b"\x00",
+                Tag.MESSAGE_STATE: bytes((MESSAGE_STATE_BY_STAT["DELIVRD"],)),
+            },
             sequence_number=99,
         )
     )
-    short_message = b"id:42 stat:DELIVRD"
-    body = (
-        receipt_head(
-            address_octets(1, 1, "79031234567"), address_octets(5, 0, "MyShop"), len(short_message)
-        )
-        + short_message
-        + b"".join(tlv(tag, value) for tag, value in tlvs.items())
+    body = build_receipt(
+        address_octets(1, 1, "79031234567"),
+        address_octets(5, 0, "MyShop"),
+        receipt_id,
+        "DELIVRD",
+        b"2311142213",
+        b"2311142214",
+        "hi",
+        True,
     )
     assert deliver_sm_header(99, len(body)) + body == expected
 
