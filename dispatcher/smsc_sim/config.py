@@ -29,8 +29,9 @@ class FaultConfig:
 
     Precedence for a submit: `status_by_destination`, `invalid_destinations`,
     `throttle_first`, `queue_full_first`, then the three rates (checked in that order against
-    one draw). "Tries" count every submit to that destination (every part of a multipart
-    message is one try), across all sessions.
+    one draw). "Tries" count every submit to that destination while a `throttle_first` or
+    `queue_full_first` rule names it (every part of a multipart message is one try), across
+    all sessions.
 
     The `*_after_pdus` counters are per connection and count every PDU received on it, the bind
     included: the N-th PDU is answered as usual, then the fault happens.

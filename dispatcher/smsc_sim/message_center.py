@@ -20,10 +20,11 @@ from dispatcher.smsc_sim.faults import SubmitPolicy
 from dispatcher.smsc_sim.message_ids import MessageIds
 from dispatcher.smsc_sim.receipts import (
     ERROR_CODE_BY_STAT,
+    PlannedReceipt,
     StateChooser,
-    UnstoredMessage,
     build_receipt,
     quoted_text,
+    receipt_around_done_date,
     receipt_date,
     receipt_wanted,
 )
@@ -85,7 +86,7 @@ class MessageCenter:
         self._states = StateChooser(config.seed)
         self._store = MessageStore()
         self._rejoiner = Rejoiner(recording)
-        self._receipts_due: DueQueue[StoredMessage | UnstoredMessage] = DueQueue(
+        self._receipts_due: DueQueue[StoredMessage | PlannedReceipt] = DueQueue(
             clock, self._send_receipts
         )
 
@@ -96,27 +97,18 @@ class MessageCenter:
         message = self._store.by_id(message_id)
         return None if message is None else message.state_at(self._clock.monotonic())
 
-    def needs_submit_body(self) -> bool:
-        """Whether a submit_sm must be decoded beyond its header."""
-        config = self._config
-        faults = config.faults
-        return (
-            config.record
-            or config.receipts
-            or faults.receipt_before_resp
-            or faults.has_destination_rules()
-        )
-
     def submit_sm(self, session: SmscSession, frame: bytes, sequence_number: int) -> None:
         """Answer a submit_sm frame, read only as far as needed (PDUError if it is malformed).
 
-        Not recording, the frame is read only for its header, or (for a receipt) for the few
-        fields the receipt needs; recording, or for the receipt-first fault, it is decoded."""
-        if not self.needs_submit_body():
-            self._accept(session, "submit_sm", None, sequence_number, SubmitSmResp)
-            return
+        Not recording, the frame is read only for its header, or (for a receipt or a
+        per-destination rule) for the few fields they need; recording, or for the
+        receipt-first fault, it is decoded."""
         config = self._config
-        if not (config.record or config.faults.receipt_before_resp):
+        faults = config.faults
+        if not (config.record or faults.receipt_before_resp):
+            if not (config.receipts or faults.has_destination_rules()):
+                self._accept(session, "submit_sm", None, sequence_number, SubmitSmResp)
+                return
             view = read_submit_sm(frame)
             if view is not None:
                 self._accept_unstored(session, view, sequence_number)
@@ -138,8 +130,7 @@ class MessageCenter:
     ) -> None:
         """Judge, answer and take one submit_sm / data_sm (`pdu` None: header only)."""
         destination = None if pdu is None else pdu.destination_addr
-        status = self._policy.status_for(destination)
-        delay = self._policy.response_delay(destination)
+        status, delay = self._policy.answer(destination)
         number, message_id = self._allocate_id(status)
         frame = (
             message_id_response(response.command_id, sequence_number, message_id)
@@ -160,12 +151,11 @@ class MessageCenter:
         """`_accept` and `_take` of a submit_sm while not recording: the same answer, the same
         draws, and a receipt planned from the frame's fields (no PDU, no StoredMessage)."""
         source, destination, destination_addr, esm_class, registered, coding, short_message = view
-        status = self._policy.status_for(destination_addr)
-        delay = self._policy.response_delay(destination_addr)
+        status, delay = self._policy.answer(destination_addr)
         if status != CommandStatus.ESME_ROK:
             session.respond(header_frame(CommandId.SUBMIT_SM_RESP, status, sequence_number), delay)
             return
-        number, message_id = self._allocate_id(status)
+        number, message_id = self._ids.allocate()
         session.respond(
             message_id_response(CommandId.SUBMIT_SM_RESP, sequence_number, message_id), delay
         )
@@ -178,17 +168,18 @@ class MessageCenter:
         if not receipt_wanted(registered, final_state):
             return
         octets = split_udh(short_message)[1] if esm_class & ESM_UDHI else short_message
-        message = UnstoredMessage(
-            number,
-            message_id,
-            session.system_id or "",
+        # the whole receipt but its done date, now: the submit's destination is its source
+        before, after = receipt_around_done_date(
             destination,
             source,
-            quoted_text(octets, coding),
-            self._clock.wall(),
+            self._ids.receipt_id(number, message_id, config.receipt_id_base),
             final_state,
+            receipt_date(self._clock.wall()),
+            quoted_text(octets, coding),
+            config.receipt_tlvs,
         )
-        self._receipts_due.add(config.receipt_delay, message)
+        planned: PlannedReceipt = (session.system_id or "", message_id, before, after)
+        self._receipts_due.add(config.receipt_delay, planned)
 
     def submit_multi(self, session: SmscSession, pdu: SubmitMulti) -> None:
         """One message id for the message; each SME destination is judged on its own and the
@@ -262,8 +253,7 @@ class MessageCenter:
     def _allocate_id(self, status: int) -> tuple[int, str]:
         if status != CommandStatus.ESME_ROK:
             return 0, ""
-        number = self._ids.next_number()
-        return number, self._ids.resp_id(number)
+        return self._ids.allocate()
 
     def _take(
         self,
@@ -371,30 +361,21 @@ class MessageCenter:
         early.on_ack = lambda _status: session.respond(frame)
         self._router.deliver(early)
 
-    def _send_receipts(self, messages: list[StoredMessage | UnstoredMessage]) -> None:
-        """The receipts due at one timer tick, which share its wall time and done date."""
-        config = self._config
-        receipt_id_base = config.receipt_id_base
-        receipt_id = self._ids.receipt_id
-        deliver = self._router.deliver
+    def _send_receipts(self, messages: list[StoredMessage | PlannedReceipt]) -> None:
+        """The receipts due at one timer tick, which share its wall time and done date (and,
+        per account, one session and one write)."""
         done_wall = self._clock.wall()
         done_date = receipt_date(done_wall)
+        receipts: list[OutboundDeliver] = []
         for message in messages:
             if isinstance(message, StoredMessage):
-                deliver(self._receipt(message, done_wall))
+                receipts.append(self._receipt(message, done_wall))
                 continue
-            number, message_id = message.number, message.message_id
-            body = build_receipt(
-                message.source,
-                message.destination,
-                receipt_id(number, message_id, receipt_id_base),
-                message.final_state,
-                receipt_date(message.submitted_wall),
-                done_date,
-                message.quoted,
-                config.receipt_tlvs,
+            system_id, message_id, before, after = message
+            receipts.append(
+                OutboundDeliver(system_id, before + done_date + after, "receipt", message_id)
             )
-            deliver(OutboundDeliver(message.system_id, body, "receipt", message_id))
+        self._router.deliver_batch(receipts)
 
     def _receipt(self, message: StoredMessage, done_wall: float | None = None) -> OutboundDeliver:
         """The receipt of a final message, done at `done_wall` (None: now)."""

@@ -20,15 +20,14 @@ class MessageIds:
         self._other_spec = specs["decimal" if id_format == "hex" else "hex"]
         self._numbers = count(start)
 
-    def next_number(self) -> int:
-        return next(self._numbers)
-
-    def resp_id(self, number: int) -> str:
-        """The id as the submit_sm_resp carries it: "0000002A" (hex) or "42" (decimal)."""
-        return format(number, self._resp_spec)
+    def allocate(self) -> tuple[int, str]:
+        """The next message's number and its id as the submit_sm_resp carries it: "0000002A"
+        (hex) or "42" (decimal)."""
+        number = next(self._numbers)
+        return number, format(number, self._resp_spec)
 
     def receipt_id(self, number: int, resp_id: str, base: ReceiptIdBase) -> str:
-        """The id as a receipt names it: `resp_id` (the message's `resp_id(number)`, not
+        """The id as a receipt names it: `resp_id` (the id `allocate` gave with `number`, not
         written twice), or the number in the other base."""
         if base == "same":
             return resp_id

@@ -12,9 +12,9 @@ import functools
 import random
 import time
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import Final
 
-from dispatcher.smsc_sim.wire import receipt_body, tlv
+from dispatcher.smsc_sim.wire import RECEIPT_FIELDS, SM_LENGTH_OCTETS, tlv, tlv_header
 from pdu.constants import REGISTERED_DELIVERY_FAILURE
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.text import decode_text
@@ -35,20 +35,17 @@ FINAL_STATS: Final = frozenset(ERROR_CODE_BY_STAT)
 _NETWORK_TYPE_GSM: Final = 3
 # Appendix B: "text:" quotes the first 20 characters of the message.
 _QUOTED_CHARACTERS: Final = 20
+# Both dates of the receipt text: YYMMDDhhmm, UTC.
+_DATE_FORMAT: Final = "%y%m%d%H%M"
+_DATE_LENGTH: Final = 10
 
 
-class UnstoredMessage(NamedTuple):
-    """What a receipt needs of a message the simulator does not store (`SimConfig.record`
-    off): fixed at submit time, as nothing (cancel_sm, replace_sm) can change it later."""
-
-    number: int
-    message_id: str
-    system_id: str
-    source: bytes  # the submit's destination address octets: the receipt's source
-    destination: bytes
-    quoted: str
-    submitted_wall: float
-    final_state: str
+# The receipt of a message accepted while not recording (`SimConfig.record` off), made when the
+# message is accepted (with the receipt settings of that moment), as nothing (cancel_sm,
+# replace_sm) can change it later: (system_id, message_id, the body's octets before the done
+# date and after it, as `receipt_around_done_date` writes them). A plain tuple: a NamedTuple
+# of what the receipt needs took 0.8 µs to make, per message.
+PlannedReceipt = tuple[str, str, bytes, bytes]
 
 
 class StateChooser:
@@ -93,11 +90,11 @@ def quoted_text(text_octets: bytes, data_coding: int) -> str:
     return decode_text(text_octets, data_coding)[:_QUOTED_CHARACTERS]
 
 
-def _text_parts(state: str) -> tuple[str, str]:
+def _text_parts(state: str) -> tuple[bytes, bytes]:
     delivered = "001" if state == "DELIVRD" else "000"
     return (
-        f" sub:001 dlvrd:{delivered} submit date:",
-        f" stat:{state} err:{ERROR_CODE_BY_STAT.get(state, 0):03d} text:",
+        b" sub:001 dlvrd:%s submit date:" % delivered.encode(),
+        b" stat:%s err:%03d text:" % (state.encode(), ERROR_CODE_BY_STAT.get(state, 0)),
     )
 
 
@@ -105,16 +102,13 @@ def _text_parts(state: str) -> tuple[str, str]:
 # submit date, " done date:", the done date and the second part, then the quoted text. Written
 # once per state, as the f-string of every receipt took 2.5 % of the simulator's CPU.
 _TEXT_PARTS: Final = {state: _text_parts(state) for state in MESSAGE_STATE_BY_STAT}
-
-
-def receipt_short_message(
-    receipt_id: str, state: str, submit_date: str, done_date: str, quoted: str
-) -> bytes:
-    """The Appendix B text; the dates as `receipt_date` writes them."""
-    middle, tail = _TEXT_PARTS[state]
-    text = f"id:{receipt_id}{middle}{submit_date} done date:{done_date}{tail}{quoted}"
-    # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
-    return text.encode("ascii", "replace")
+_ID: Final = b"id:"
+_DONE_DATE: Final = b" done date:"
+# The octets of a state's text but its id and quoted text
+_TEXT_LENGTH: Final = {
+    state: len(_ID) + len(middle) + _DATE_LENGTH + len(_DONE_DATE) + _DATE_LENGTH + len(tail)
+    for state, (middle, tail) in _TEXT_PARTS.items()
+}
 
 
 def _state_tlvs(state: str) -> bytes:
@@ -128,12 +122,11 @@ def _state_tlvs(state: str) -> bytes:
 # message_state and, for a failed state, network_error_code: the same octets for every receipt
 # of a state, so written once (for every state pdu.receipt knows, as a test may ask for any)
 _STATE_TLVS: Final = {state: _state_tlvs(state) for state in MESSAGE_STATE_BY_STAT}
-
-
-def receipt_tlvs(receipt_id: str, state: str) -> bytes:
-    """receipted_message_id, message_state and, for a failed state, network_error_code."""
-    receipted = tlv(Tag.RECEIPTED_MESSAGE_ID, receipt_id.encode("latin-1") + b"\x00")
-    return receipted + _STATE_TLVS[state]
+# receipted_message_id's tag and length for each length of an id and its NUL up to SMPP's 65
+# octets, written once (a longer id, from a wide hex_id_width, has its header made per receipt)
+_RECEIPTED_ID_HEADERS: Final = {
+    length: tlv_header(Tag.RECEIPTED_MESSAGE_ID, length) for length in range(1, 66)
+}
 
 
 def build_receipt(
@@ -141,28 +134,62 @@ def build_receipt(
     destination: bytes,
     receipt_id: str,
     state: str,
-    submit_date: str,
-    done_date: str,
+    submit_date: bytes,
+    done_date: bytes,
     quoted: str,
     with_tlvs: bool,
 ) -> bytes:
     """The body of the receipt deliver_sm: from the handset (the original destination, whose
-    address octets are `source`) to the sender (`destination`), data_coding 0."""
-    return receipt_body(
-        source,
-        destination,
-        receipt_short_message(receipt_id, state, submit_date, done_date, quoted),
-        receipt_tlvs(receipt_id, state) if with_tlvs else b"",
+    address octets are `source`) to the sender (`destination`), data_coding 0, with the
+    Appendix B text and, `with_tlvs`, receipted_message_id, message_state and (for a failed
+    state) network_error_code. The dates as `receipt_date` writes them."""
+    before, after = receipt_around_done_date(
+        source, destination, receipt_id, state, submit_date, quoted, with_tlvs
+    )
+    return before + done_date + after
+
+
+def receipt_around_done_date(
+    source: bytes,
+    destination: bytes,
+    receipt_id: str,
+    state: str,
+    submit_date: bytes,
+    quoted: str,
+    with_tlvs: bool,
+) -> tuple[bytes, bytes]:
+    """`build_receipt`'s octets before the done date and after it, for a receipt made before
+    it is due: the done date is the only part not known yet, and always 10 characters."""
+    middle, tail = _TEXT_PARTS[state]
+    id_octets = receipt_id.encode("ascii")
+    # Quoted text outside ASCII becomes "?": receipts travel as plain ASCII.
+    quoted_octets = quoted.encode("ascii", "replace")
+    sm_length = _TEXT_LENGTH[state] + len(id_octets) + len(quoted_octets)
+    # Each half in one join, its pieces written out (wire.py's RECEIPT_FIELDS says the
+    # layout): helper calls and the pieces they joined took a third of this function's time.
+    before = b"".join(
+        (b"\x00", source, destination, RECEIPT_FIELDS, SM_LENGTH_OCTETS[sm_length],
+         _ID, id_octets, middle, submit_date, _DONE_DATE)
+    )  # fmt: skip
+    if not with_tlvs:
+        return before, tail + quoted_octets
+    id_length = len(id_octets) + 1
+    receipted = _RECEIPTED_ID_HEADERS.get(id_length) or tlv_header(
+        Tag.RECEIPTED_MESSAGE_ID, id_length
+    )
+    return before, b"".join(
+        (tail, quoted_octets, receipted, id_octets, b"\x00", _STATE_TLVS[state])
     )
 
 
 @functools.lru_cache(maxsize=4)
-def _receipt_minute(unix_minute: int) -> str:
-    return time.strftime("%y%m%d%H%M", time.gmtime(unix_minute * 60))
+def _receipt_minute(unix_minute: int) -> bytes:
+    return time.strftime(_DATE_FORMAT, time.gmtime(unix_minute * 60)).encode("ascii")
 
 
-def receipt_date(unix_time: float) -> str:
-    """A receipt's "submit date:" / "done date:" (YYMMDDhhmm, UTC) of a Unix time."""
+def receipt_date(unix_time: float) -> bytes:
+    """A receipt's "submit date:" / "done date:" (YYMMDDhhmm, UTC) of a Unix time, as the
+    octets of the receipt text."""
     # every receipt formats two dates; they change once a minute (cached: 5 % of the
     # simulator's CPU under the daemon benchmark)
     return _receipt_minute(int(unix_time // 60))

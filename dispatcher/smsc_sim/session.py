@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from dispatcher.smsc_sim.delivery import OutboundDeliver
 from dispatcher.smsc_sim.records import BindMode, DeliverRecord, EnquireLinkRecord, SessionRecord
-from dispatcher.smsc_sim.wire import deliver_sm_frame, header_frame
+from dispatcher.smsc_sim.wire import deliver_sm_header, header_frame
 from pdu.codec import decode, encode
 from pdu.constants import RESP_BIT, CommandId, CommandStatus, command_name, status_name
 from pdu.errors import PDUError
@@ -53,6 +53,7 @@ _BIND_RESPONSES: Final[dict[int, tuple[BindMode, type[BindResp]]]] = {
 _INTERFACE_VERSION_TLV: Final = {Tag.SC_INTERFACE_VERSION: b"\x34"}
 # SMPP 3.4 §5.1.3: a request the session's bind state does not allow.
 _UNBOUND: Final = CommandStatus.ESME_RINVBNDSTS
+_DELIVER_SM_RESP: Final = int(CommandId.DELIVER_SM_RESP)
 
 Handler = Callable[[bytes, int], None]
 
@@ -66,7 +67,8 @@ class SmscSession(asyncio.Protocol):
         self.system_id: str | None = None
         self.mode: BindMode | None = None
         self.unbinding = False
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._transport: asyncio.Transport | None = None
         self._closing = False
         self._framer = Framer()
@@ -76,7 +78,9 @@ class SmscSession(asyncio.Protocol):
         self._outstanding = 0
         self._last_sent = self.record.opened
         self._sequence = 0
-        self._awaiting_ack: dict[int, tuple[OutboundDeliver, DeliverRecord | None]] = {}
+        # deliver_sm sent and not yet acknowledged, and (while recording) their records
+        self._awaiting_ack: dict[int, OutboundDeliver] = {}
+        self._deliver_records: dict[int, DeliverRecord] = {}
         self._unbind_timer: asyncio.TimerHandle | None = None
         self._link_checks: dict[int, asyncio.Future[None]] = {}
         self._handlers: dict[int, Handler] = {
@@ -92,7 +96,6 @@ class SmscSession(asyncio.Protocol):
             CommandId.ENQUIRE_LINK: self._on_enquire_link,
             CommandId.UNBIND: self._on_unbind,
             CommandId.UNBIND_RESP: self._on_unbind_resp,
-            CommandId.DELIVER_SM_RESP: self._on_deliver_sm_resp,
             CommandId.GENERIC_NACK: self._on_generic_nack,
             CommandId.ENQUIRE_LINK_RESP: self._on_enquire_link_resp,
         }
@@ -109,7 +112,7 @@ class SmscSession(asyncio.Protocol):
             transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
+        if not self.is_open:
             return
         try:
             frames = self._framer.feed(data)
@@ -119,10 +122,20 @@ class SmscSession(asyncio.Protocol):
             self._write(header_frame(CommandId.GENERIC_NACK, CommandStatus.ESME_RINVCMDLEN, 0))
             self.close()
             return
+        # Faults are changed by tests between reads, never while one is handled: whether any
+        # per-PDU fault is set is looked up once per read.
+        faults = self._sim.config.faults
+        inject_faults = (
+            faults.garbage_after_pdus is not None
+            or faults.unbind_after_pdus is not None
+            or faults.drop_after_pdus is not None
+        )
         for frame in frames:
-            if not self.is_open:  # a fault or an unbind closed it mid-chunk
+            if self._closing:  # a fault or an unbind closed it mid-chunk
                 return
             self._handle(frame)
+            if inject_faults:
+                self._inject_faults()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -130,7 +143,7 @@ class SmscSession(asyncio.Protocol):
         if self._unbind_timer is not None:
             self._unbind_timer.cancel()
         self.record.closed = self._clock.monotonic()
-        unacknowledged = [item for item, _ in self._awaiting_ack.values()]
+        unacknowledged = list(self._awaiting_ack.values())
         self._awaiting_ack.clear()
         self._sim.session_closed(self, unacknowledged)
         if not self.closed.done():
@@ -146,23 +159,38 @@ class SmscSession(asyncio.Protocol):
         """Answer a submit_sm / data_sm / submit_multi, now or after `delay` clock seconds."""
         if delay > 0:
             self._clock.call_later(delay, self._write_answer, frame)
-        else:
-            self._write_answer(frame)
+            return
+        # _write_answer, written out: this is once per submit_sm
+        if self._closing:
+            return
+        self._answers_in_out += 1
+        self._out.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
-    def send_deliver(self, item: OutboundDeliver) -> None:
-        sequence_number = self._next_sequence()
-        record = None
-        if self._sim.config.record:
-            record = DeliverRecord(
-                self._clock.monotonic(),
-                self.session_id,
-                sequence_number,
-                item.kind,
-                item.message_id,
-            )
-            self._sim.recording.delivers.append(record)
-        self._awaiting_ack[sequence_number] = (item, record)
-        self._write(deliver_sm_frame(sequence_number, item.body))
+    def send_delivers(self, items: list[OutboundDeliver]) -> None:
+        """Send these deliver_sm, numbered in order, in this tick's write."""
+        record = self._sim.config.record
+        awaiting_ack = self._awaiting_ack
+        out = self._out
+        sequence_number = self._sequence
+        for item in items:
+            sequence_number = sequence_number % _MAX_SEQUENCE + 1  # as _next_sequence numbers
+            awaiting_ack[sequence_number] = item
+            if record:
+                self._record_deliver(sequence_number, item)
+            # header and body as two pieces of the write: no copy of the body to join them
+            out += (deliver_sm_header(sequence_number, len(item.body)), item.body)
+        self._sequence = sequence_number
+        self._schedule_flush()
+
+    def _record_deliver(self, sequence_number: int, item: OutboundDeliver) -> None:
+        record = DeliverRecord(
+            self._clock.monotonic(), self.session_id, sequence_number, item.kind, item.message_id
+        )
+        self._deliver_records[sequence_number] = record
+        self._sim.recording.delivers.append(record)
 
     def start_unbind(self) -> None:
         """Unbind from the server side; the connection closes on unbind_resp or after
@@ -205,8 +233,11 @@ class SmscSession(asyncio.Protocol):
     # ------------------------------------------------------------------ dispatch
 
     def _handle(self, frame: bytes) -> None:
-        _, command_id, _, sequence_number = _HEADER.unpack_from(frame)
+        _, command_id, command_status, sequence_number = _HEADER.unpack_from(frame)
         self.record.pdus_received += 1
+        if command_id == _DELIVER_SM_RESP:  # one per receipt: its status is read here
+            self._on_deliver_sm_resp(command_status, sequence_number)
+            return
         handler = self._handlers.get(command_id)
         try:
             if handler is not None:
@@ -228,7 +259,6 @@ class SmscSession(asyncio.Protocol):
                 CommandId.GENERIC_NACK, CommandStatus.ESME_RINVCMDLEN, sequence_number
             )
             self._write_answer(nack) if command_id in _SUBMIT_LIKE else self._write(nack)
-        self._inject_faults()
 
     def _inject_faults(self) -> None:
         faults = self._sim.config.faults
@@ -354,18 +384,18 @@ class SmscSession(asyncio.Protocol):
         if self.unbinding:
             self.close()
 
-    def _on_deliver_sm_resp(self, frame: bytes, sequence_number: int) -> None:
-        _, _, command_status, _ = _HEADER.unpack_from(frame)
-        entry = self._awaiting_ack.pop(sequence_number, None)
-        if entry is None:
+    def _on_deliver_sm_resp(self, command_status: int, sequence_number: int) -> None:
+        item = self._awaiting_ack.pop(sequence_number, None)
+        if item is None:
             self._sim.violation(
                 f"session {self.session_id}: deliver_sm_resp for seq {sequence_number}, "
                 "which the simulator never sent or was already answered"
             )
             return
-        item, record = entry
-        if record is not None:
-            record.ack_status = command_status
+        if self._deliver_records:
+            record = self._deliver_records.pop(sequence_number, None)
+            if record is not None:
+                record.ack_status = command_status
         if command_status != CommandStatus.ESME_ROK:
             self._sim.violation(
                 f"session {self.session_id}: deliver_sm_resp with {status_name(command_status)}; "
@@ -391,9 +421,12 @@ class SmscSession(asyncio.Protocol):
 
     def _write(self, frame: bytes) -> None:
         self._out.append(frame)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _write_answer(self, frame: bytes) -> None:
         if self._closing:

@@ -17,6 +17,7 @@ from pdu.constants import HEADER_LENGTH, CommandId
 
 _HEADER: Final = struct.Struct(">IIII")
 _pack_header: Final = _HEADER.pack
+_pack_tlv_header: Final = struct.Struct(">HH").pack
 _DELIVER_SM: Final = int(CommandId.DELIVER_SM)
 
 # The mandatory part of a submit_sm body (SMPP 3.4 §4.4.1) up to sm_length, as
@@ -74,23 +75,23 @@ def message_id_response(command_id: int, sequence_number: int, message_id: str) 
 
 # A receipt's mandatory fields after its addresses: esm_class 0x04 (delivery receipt),
 # protocol_id, priority_flag, empty schedule_delivery_time and validity_period,
-# registered_delivery, replace_if_present_flag, data_coding 0 and sm_default_msg_id.
-_RECEIPT_FIELDS: Final = b"\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+# registered_delivery, replace_if_present_flag, data_coding 0 and sm_default_msg_id. A receipt
+# body (header not included) is an empty service_type, its two addresses as `address_octets`
+# writes them, these fields, sm_length (an octet of SM_LENGTH_OCTETS), short_message and TLVs.
+RECEIPT_FIELDS: Final = b"\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+# sm_length's octet for each length: bytes((n,)) made a tuple and a bytes per receipt
+SM_LENGTH_OCTETS: Final = [bytes((length,)) for length in range(256)]
 
 
-def receipt_body(source: bytes, destination: bytes, short_message: bytes, tlvs: bytes) -> bytes:
-    """The body of a receipt deliver_sm (header not included): empty service_type, the two
-    addresses as `address_octets` writes them, then short_message (at most 255 octets) and the
-    encoded TLVs."""
-    return b"".join(
-        (b"\x00", source, destination, _RECEIPT_FIELDS, bytes((len(short_message),)),
-         short_message, tlvs)
-    )  # fmt: skip
-
-
-def deliver_sm_frame(sequence_number: int, body: bytes) -> bytes:
-    return _pack_header(HEADER_LENGTH + len(body), _DELIVER_SM, 0, sequence_number) + body
+def deliver_sm_header(sequence_number: int, body_length: int) -> bytes:
+    """The header of a deliver_sm whose body (after the header) has `body_length` octets."""
+    return _pack_header(HEADER_LENGTH + body_length, _DELIVER_SM, 0, sequence_number)
 
 
 def tlv(tag: int, value: bytes) -> bytes:
-    return struct.pack(">HH", tag, len(value)) + value
+    return tlv_header(tag, len(value)) + value
+
+
+def tlv_header(tag: int, length: int) -> bytes:
+    """A TLV's tag and length, which its `length` octets of value follow."""
+    return _pack_tlv_header(tag, length)

@@ -13,6 +13,18 @@ PASSWORD = "secret-password-longer-than-9"
 SimFactory = Callable[..., Awaitable[SmscSimulator]]
 
 
+class SteppedClock(ScaledClock):
+    """Monotonic time that stands still until the test moves it (timers run in real time, a
+    clock second lasting a millisecond): what is added meanwhile falls due at one moment."""
+
+    def __init__(self) -> None:
+        super().__init__(0.001)
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 async def make_sim() -> AsyncIterator[SimFactory]:
     """Start simulators on free loopback ports, on a clock where 1 s lasts 1 ms."""

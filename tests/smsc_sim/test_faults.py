@@ -87,6 +87,16 @@ async def test_per_destination_rules_are_exact(make_sim: SimFactory) -> None:
     await esme.close()
 
 
+async def test_tries_count_from_when_a_rule_names_the_destination(make_sim: SimFactory) -> None:
+    sim = await make_sim()
+    esme = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")
+    ok, throttled = CommandStatus.ESME_ROK, CommandStatus.ESME_RTHROTTLED
+    assert await statuses(esme, ["79030000001"] * 2) == [ok, ok]
+    sim.config.faults.throttle_first["79030000001"] = 2
+    assert await statuses(esme, ["79030000001"] * 3) == [throttled, throttled, ok]
+    await esme.close()
+
+
 async def test_response_delay_shows_the_clients_window(make_sim: SimFactory) -> None:
     sim = await make_sim(faults=FaultConfig(response_delay=20.0))
     esme = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")

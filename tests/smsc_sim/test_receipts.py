@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from functools import partial
 
-from pdu.constants import ESM_DELIVERY_RECEIPT
+import pytest
+
+from dispatcher.smsc_sim import SimConfig, SmscSimulator
+from pdu.constants import ESM_DELIVERY_RECEIPT, CommandStatus
 from pdu.message_id import normalize_message_id
-from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
+from pdu.pdus import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
 from pdu.receipt import MESSAGE_STATE_BY_STAT, parse_receipt_text, receipt_from_pdu
 from pdu.tlv import Tag, get_cstring, get_int
-from tests.smsc_sim.conftest import PASSWORD, SYSTEM_ID, SimFactory
+from tests.smsc_sim.conftest import PASSWORD, SYSTEM_ID, SimFactory, SteppedClock
 from tests.smsc_sim.smpp_client import TinyEsme
 
 
@@ -21,6 +25,10 @@ def submit(destination: str, registered_delivery: int = 1, text: bytes = b"hello
         short_message=text,
         registered_delivery=registered_delivery,
     )
+
+
+def delivered(receivers: list[TinyEsme], count: int) -> bool:
+    return sum(len(esme.delivered) for esme in receivers) == count
 
 
 async def next_receipt(esme: TinyEsme) -> DeliverSm:
@@ -151,9 +159,68 @@ async def test_receipts_go_round_robin_over_receivers(make_sim: SimFactory) -> N
     tx = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")
     rx1 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
     rx2 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "trx")
-    for index in range(4):
+    for index in range(4):  # each receipt in a tick of its own
         assert isinstance(await tx.request(submit(f"7903000000{index}")), SubmitSmResp)
-    await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 4)
+        await sim.wait_until(partial(delivered, [rx1, rx2], index + 1))
     assert len(rx1.delivered) == len(rx2.delivered) == 2
     for esme in (tx, rx1, rx2):
         await esme.close()
+
+
+@pytest.mark.parametrize("record", [True, False])
+async def test_receipts_due_at_one_tick_go_on_one_receiver_and_batches_take_turns(
+    record: bool,
+) -> None:
+    clock = SteppedClock()
+    credentials = {SYSTEM_ID: PASSWORD, "other": PASSWORD}
+    sim = SmscSimulator(
+        SimConfig(credentials=credentials, receipt_delay=5.0, record=record), clock=clock
+    )
+    await sim.start(host="127.0.0.1", port=0)
+    tx = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "tx")
+    rx1 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
+    rx2 = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "rx")
+    other = await TinyEsme.bound(sim.port, "other", PASSWORD, "trx")
+    try:
+        for index in range(4):
+            await tx.request(submit(f"7903000000{index}"))
+        await other.request(submit("79039999999"))
+        clock.now = 5.0
+        await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 4)
+        assert sorted((len(rx1.delivered), len(rx2.delivered))) == [0, 4]
+        await sim.wait_until(lambda: len(other.delivered) == 1)
+        for index in range(2):
+            await tx.request(submit(f"7903000001{index}"))
+        clock.now = 10.0
+        await sim.wait_until(lambda: len(rx1.delivered) + len(rx2.delivered) == 6)
+        assert sorted((len(rx1.delivered), len(rx2.delivered))) == [2, 4]
+        destinations = [d.source_addr for d in rx1.delivered + rx2.delivered]
+        assert sorted(destinations) == [f"7903000000{i}" for i in range(4)] + [
+            "79030000010",
+            "79030000011",
+        ]
+    finally:
+        for esme in (tx, rx1, rx2, other):
+            await esme.close()
+        await sim.stop()
+
+
+async def test_deliver_sm_resp_status_and_strays_are_recorded(make_sim: SimFactory) -> None:
+    sim = await make_sim(receipt_delay=0.0)
+    esme = await TinyEsme.bound(sim.port, SYSTEM_ID, PASSWORD, "trx", auto_ack=False)
+    response = await esme.request(submit("79031234567"))
+    receipt = await next_receipt(esme)
+    esme.send(
+        DeliverSmResp(
+            sequence_number=receipt.sequence_number,
+            command_status=CommandStatus.ESME_RSYSERR,
+        )
+    )
+    esme.send(DeliverSmResp(sequence_number=receipt.sequence_number))  # answered already
+    await sim.wait_until(lambda: len(sim.recording.violations) == 2)
+    [record] = sim.recording.delivers
+    assert record.message_id == response.message_id
+    assert record.ack_status == CommandStatus.ESME_RSYSERR
+    assert "ESME_RSYSERR" in sim.recording.violations[0]
+    assert "already answered" in sim.recording.violations[1]
+    await esme.close()

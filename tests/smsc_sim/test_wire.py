@@ -7,11 +7,9 @@ import pytest
 from dispatcher.smsc_sim.receipts import ERROR_CODE_BY_STAT, build_receipt, receipt_date
 from dispatcher.smsc_sim.wire import (
     address_octets,
-    deliver_sm_frame,
+    deliver_sm_header,
     message_id_response,
     read_submit_sm,
-    receipt_body,
-    tlv,
 )
 from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT
@@ -79,8 +77,8 @@ def test_message_id_responses_are_the_codec_octets() -> None:
         assert message_id_response(response.command_id, 0x01020304, "0000002A") == expected
 
 
-def test_receipt_body_is_the_codec_deliver_sm() -> None:
-    tlvs = {Tag.RECEIPTED_MESSAGE_ID: b"42\x00", Tag.MESSAGE_STATE: b"\x02"}
+@pytest.mark.parametrize("receipt_id", ["42", "0000002A", "7" * 64, "F" * 70])
+def test_build_receipt_names_ids_of_any_length_as_the_codec_does(receipt_id: str) -> None:
     expected = encode(
         DeliverSm(
             source_addr_ton=1,
@@ -90,18 +88,28 @@ def test_receipt_body_is_the_codec_deliver_sm() -> None:
             dest_addr_npi=0,
             destination_addr="MyShop",
             esm_class=ESM_DELIVERY_RECEIPT,
-            short_message=b"id:42 stat:DELIVRD",
-            tlvs=tlvs,
+            short_message=(
+                f"id:{receipt_id} sub:001 dlvrd:001 submit date:2311142213 "
+                "done date:2311142214 stat:DELIVRD err:000 text:hi"
+            ).encode(),
+            tlvs={
+                Tag.RECEIPTED_MESSAGE_ID: receipt_id.encode() + b"\x00",
+                Tag.MESSAGE_STATE: bytes((MESSAGE_STATE_BY_STAT["DELIVRD"],)),
+            },
             sequence_number=99,
         )
     )
-    body = receipt_body(
+    body = build_receipt(
         address_octets(1, 1, "79031234567"),
         address_octets(5, 0, "MyShop"),
-        b"id:42 stat:DELIVRD",
-        b"".join(tlv(tag, value) for tag, value in tlvs.items()),
+        receipt_id,
+        "DELIVRD",
+        b"2311142213",
+        b"2311142214",
+        "hi",
+        True,
     )
-    assert deliver_sm_frame(99, body) == expected
+    assert deliver_sm_header(99, len(body)) + body == expected
 
 
 @pytest.mark.parametrize("state", sorted(MESSAGE_STATE_BY_STAT))
@@ -110,7 +118,7 @@ def test_build_receipt_is_the_codec_deliver_sm_with_the_appendix_b_text(
     state: str, with_tlvs: bool
 ) -> None:
     submitted, done = 1_700_000_000.0, 1_700_000_075.5  # 2023-11-14 22:13 and 22:14 UTC
-    assert (receipt_date(submitted), receipt_date(done)) == ("2311142213", "2311142214")
+    assert (receipt_date(submitted), receipt_date(done)) == (b"2311142213", b"2311142214")
     error = ERROR_CODE_BY_STAT.get(state, 0)
     text = (
         f"id:0000002A sub:001 dlvrd:{'001' if state == 'DELIVRD' else '000'} "
@@ -145,4 +153,4 @@ def test_build_receipt_is_the_codec_deliver_sm_with_the_appendix_b_text(
         "Ваш код 1234",
         with_tlvs,
     )
-    assert deliver_sm_frame(7, body) == expected
+    assert deliver_sm_header(7, len(body)) + body == expected
