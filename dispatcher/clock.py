@@ -46,6 +46,12 @@ class Clock:
 class SystemClock(Clock):
     """The clock the daemon runs on."""
 
+    # The time functions themselves, not methods that call them: the engine and the
+    # simulator read the clock a few times per message, and a method call costs more than the
+    # reading (0.1 µs a call)
+    monotonic = staticmethod(time.monotonic)
+    wall = staticmethod(time.time)
+
 
 class ScaledClock(Clock):
     """A clock where one clock second lasts `factor` real seconds (tests: factor=0.001)."""
