@@ -49,6 +49,11 @@ _BIND_PDUS: Final = {
 # Answers whose only variable field is the sequence number: encoded once, sequence spliced in.
 _DELIVER_SM_RESP: Final = encode(pdus.DeliverSmResp())
 _DATA_SM_RESP: Final = encode(pdus.DataSmResp())
+# deliver_sm / data_sm -> their answer's octets before and after the sequence number
+_INBOUND_ACKS: Final = {
+    pdus.DeliverSm.command_id: (_DELIVER_SM_RESP[:12], _DELIVER_SM_RESP[16:]),
+    pdus.DataSm.command_id: (_DATA_SM_RESP[:12], _DATA_SM_RESP[16:]),
+}
 _ENQUIRE_LINK_RESP: Final = encode(pdus.EnquireLinkResp())
 _UNBIND_RESP: Final = encode(pdus.UnbindResp())
 _INVALID_COMMAND_NACK: Final = encode(
@@ -319,10 +324,10 @@ class SmppSession(asyncio.Protocol):
     # ---- requests from the SMSC --------------------------------------------------------------
 
     def _on_request(self, command_id: int, seq: int, frame: bytes) -> None:
-        if command_id == pdus.DeliverSm.command_id or command_id == pdus.DataSm.command_id:
+        ack_octets = _INBOUND_ACKS.get(command_id)
+        if ack_octets is not None:  # deliver_sm or data_sm: the receipts and MO (the hot path)
             # seed L2932-2934: ack with status 0, always, before anything else happens to it.
-            ack = _DELIVER_SM_RESP if command_id == pdus.DeliverSm.command_id else _DATA_SM_RESP
-            ack = with_sequence(ack, seq)
+            ack = ack_octets[0] + _pack_seq(seq) + ack_octets[1]
             try:
                 pdu = decode(frame)
             except PDUError as exc:
@@ -331,7 +336,12 @@ class SmppSession(asyncio.Protocol):
                     "smpp.undecodable_inbound_acked", session=str(self.info), error=str(exc)
                 )
                 return
-            stored = self._hand_up(pdu)
+            stored = None
+            if self._on_inbound is not None:
+                try:
+                    stored = self._on_inbound(self.info, pdu)
+                except Exception:
+                    log.exception("smpp.inbound_handler_failed", session=str(self.info))
             if stored is None:
                 self._queue(ack)
             else:
@@ -354,15 +364,6 @@ class SmppSession(asyncio.Protocol):
                 "smpp.unknown_request_nacked", session=str(self.info), command_id=hex(command_id)
             )
             self._queue(with_sequence(_INVALID_COMMAND_NACK, seq))
-
-    def _hand_up(self, pdu: Any) -> Awaitable[object] | None:
-        if self._on_inbound is None:
-            return None
-        try:
-            return self._on_inbound(self.info, pdu)
-        except Exception:
-            log.exception("smpp.inbound_handler_failed", session=str(self.info))
-            return None
 
     def _ack_when_stored(self, ack: bytes, stored: Awaitable[object]) -> None:
         """Status 0 whatever happens; only the moment waits for the store (bounded)."""
