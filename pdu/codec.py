@@ -648,6 +648,19 @@ def _decode_message_id_response(
     )
 
 
+def response_message_id(frame: bytes) -> str:
+    """The message_id of a submit_sm_resp / data_sm_resp / deliver_sm_resp frame, read without
+    decoding the rest: what the engine needs of every submit_sm_resp, at a quarter of the cost
+    of `decode`. "" for a response without a body (SMPP 3.4 §4.4.2 lets an error response
+    omit it); PDUError when the body has no NUL-terminated message_id."""
+    nul = frame.find(0, HEADER_LENGTH)
+    if nul < 0:
+        if len(frame) == HEADER_LENGTH:
+            return ""
+        raise PDUError("the message_id of the response has no NUL")
+    return frame[HEADER_LENGTH:nul].decode("latin-1")
+
+
 class _Reader:
     """Sequential reads over a frame's body for the PDUs off the hot path."""
 

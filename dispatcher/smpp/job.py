@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dispatcher.smpp.outcome import OutcomeKind, PartResult, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.session_info import SessionInfo
@@ -59,7 +59,7 @@ class JobOwner(Protocol):
     """What a part's response is reported to (the pool)."""
 
     def part_answered(
-        self, ticket: PartTicket, session: SmppSession, command_status: int, pdu: Any
+        self, ticket: PartTicket, session: SmppSession, command_status: int, frame: bytes
     ) -> None: ...
 
     def part_lost(
@@ -92,8 +92,8 @@ class PartTicket:
         self.command_status: int | None = None  # the last response's status
         self.session: SessionInfo | None = None  # the session of the last attempt
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
-        self.job.owner.part_answered(self, session, command_status, pdu)
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        self.job.owner.part_answered(self, session, command_status, frame)
 
     def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
         self.job.owner.part_lost(self, session, written, reason)

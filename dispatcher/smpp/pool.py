@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
@@ -52,7 +51,7 @@ from dispatcher.smpp.slot_guard import AlwaysGranted, SlotGuard
 from dispatcher.smpp.status_policy import StatusAction, StatusPolicy
 from dispatcher.smpp.timers import AtLeastTimer
 from pdu import pdus
-from pdu.codec import encode
+from pdu.codec import encode, response_message_id
 from pdu.constants import CommandStatus, status_name
 from pdu.errors import PDUError
 
@@ -92,9 +91,10 @@ class _QueryTicket:
         self.future = future
         self.sent_at = 0.0
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
         if self.future.done():
             return
+        pdu = session.decode_response(frame)
         if command_status != CommandStatus.ESME_ROK:
             self.future.set_exception(
                 QueryFailed(f"query_sm refused: {status_name(command_status)}", command_status)
@@ -406,7 +406,7 @@ class SmppPool:
     # ---- answers (called from the sessions) --------------------------------------------------
 
     def part_answered(
-        self, ticket: PartTicket, session: SmppSession, command_status: int, pdu: Any
+        self, ticket: PartTicket, session: SmppSession, command_status: int, frame: bytes
     ) -> None:
         job = ticket.job
         info = session.info
@@ -414,10 +414,14 @@ class SmppPool:
             info, command_status, self._clock.monotonic() - ticket.sent_at
         )
         if command_status == 0:
-            message_id = getattr(pdu, "message_id", None)
+            try:
+                message_id = response_message_id(frame)
+            except PDUError as exc:
+                log.warning("smpp.undecodable_response", session=str(info), error=str(exc))
+                message_id = ""
             if not message_id:
                 log.warning("smpp.accepted_without_message_id", session=str(info))
-            job.accepted(ticket, info, message_id or "")
+            job.accepted(ticket, info, message_id)
         else:
             action = self._policy.action(command_status)
             verdict = _VERDICT_BY_ACTION.get(action, Verdict.REJECTED)

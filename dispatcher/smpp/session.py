@@ -89,8 +89,8 @@ class _CallbackTicket:
         self.sent_at = 0.0
         self._done = done
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
-        self._done(command_status, pdu, "")
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        self._done(command_status, session.decode_response(frame), "")
 
     def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
         self._done(None, None, reason)
@@ -262,17 +262,7 @@ class SmppSession(asyncio.Protocol):
                     if ticket is None:
                         self._late_response(command_id, seq)
                         continue
-                    try:
-                        pdu = decode(frame)
-                    except PDUError as exc:
-                        log.warning(
-                            "smpp.undecodable_response",
-                            session=str(self.info),
-                            command_id=f"0x{command_id:08X}",
-                            error=str(exc),
-                        )
-                        pdu = None
-                    ticket.on_response(self, command_status, pdu)
+                    ticket.on_response(self, command_status, frame)
                 else:
                     self._on_request(command_id, seq, frame)
             except Exception:
@@ -306,6 +296,20 @@ class SmppSession(asyncio.Protocol):
                 self._on_closed(self)
             except Exception:
                 log.exception("smpp.on_closed_failed", session=str(self.info))
+
+    def decode_response(self, frame: bytes) -> Any:
+        """The PDU of a response frame a ticket was handed, or None (logged) when its body
+        cannot be decoded."""
+        try:
+            return decode(frame)
+        except PDUError as exc:
+            log.warning(
+                "smpp.undecodable_response",
+                session=str(self.info),
+                command_id=f"0x{_HEADER.unpack_from(frame)[1]:08X}",
+                error=str(exc),
+            )
+            return None
 
     def _report_lost(self, ticket: Ticket, written: bool, reason: str) -> None:
         """A request that will get no answer: written ones are in doubt (maybe accepted)."""
