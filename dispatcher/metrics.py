@@ -104,9 +104,9 @@ class EngineMetrics(EngineObserver):
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
-        # per-response series, looked up once (labels() needs str(slot) and status_name())
-        self._submits: dict[tuple[str, int, int], CounterChild] = {}
-        self._latency: dict[str, HistogramChild] = {}
+        # per-response series, looked up once (labels() needs str(slot) and status_name()):
+        # (account, slot, status) -> its submits counter and its account's latency histogram
+        self._submits: dict[tuple[str, int, int], tuple[CounterChild, HistogramChild]] = {}
 
     def session_state(self, info: SessionInfo, state: SessionState) -> None:
         self.m.session_up.labels(info.account, str(info.slot), f"{info.host}:{info.port}",
@@ -121,14 +121,14 @@ class EngineMetrics(EngineObserver):
 
     def submit_response(self, info: SessionInfo, command_status: int, latency: float) -> None:
         key = (info.account, info.slot, command_status)
-        submits = self._submits.get(key)
-        if submits is None:
-            submits = self._submits[key] = self.m.submits.labels(
-                info.account, str(info.slot), status_name(command_status))
+        series = self._submits.get(key)
+        if series is None:
+            series = self._submits[key] = (
+                self.m.submits.labels(info.account, str(info.slot), status_name(command_status)),
+                self.m.submit_latency.labels(info.account),
+            )
+        submits, histogram = series
         submits.inc()
-        histogram = self._latency.get(info.account)
-        if histogram is None:
-            histogram = self._latency[info.account] = self.m.submit_latency.labels(info.account)
         histogram.observe(latency)
 
     def window_occupancy(self, info: SessionInfo, in_flight: int, window: int) -> None:

@@ -130,7 +130,11 @@ class Job:
         self.owner = owner
         self.future = future  # the outcome goes to the future, or to the callback
         self.on_outcome = on_outcome
-        self.tickets = [PartTicket(self, i, frame) for i, frame in enumerate(frames)]
+        self.tickets = (
+            [PartTicket(self, 0, frames[0])]  # most messages: no comprehension for them
+            if len(frames) == 1
+            else [PartTicket(self, i, frame) for i, frame in enumerate(frames)]
+        )
         self.cursor = 0  # the next part to send in this attempt
         self.in_flight = 0
         self.verdict = Verdict.NONE
@@ -173,13 +177,17 @@ class Job:
 
     # ---- answers -----------------------------------------------------------------------------
 
-    def accepted(self, ticket: PartTicket, info: SessionInfo, message_id: str) -> None:
+    def accepted(self, ticket: PartTicket, info: SessionInfo, message_id: str) -> bool:
+        """A part accepted; True when that settles the message (see `settled`)."""
         self.in_flight -= 1
         ticket.state = PartState.ACCEPTED
         ticket.message_id = message_id
         ticket.command_status = 0
         ticket.session = info
         self.pinned_slot = info.slot
+        return not self.in_flight and (  # `settled`, without a second call per answer
+            self.verdict != Verdict.NONE or self.cursor >= len(self.tickets)
+        )
 
     def refused(
         self, ticket: PartTicket, info: SessionInfo, command_status: int, verdict: int

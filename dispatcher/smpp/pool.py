@@ -410,9 +410,8 @@ class SmppPool:
     ) -> None:
         job = ticket.job
         info = session.info
-        self._observer.submit_response(
-            info, command_status, self._clock.monotonic() - ticket.sent_at
-        )
+        # the latency up to the read that brought the answer (no clock call per answer)
+        self._observer.submit_response(info, command_status, session.last_inbound - ticket.sent_at)
         if command_status == 0:
             try:
                 message_id = response_message_id(frame)
@@ -421,16 +420,17 @@ class SmppPool:
                 message_id = ""
             if not message_id:
                 log.warning("smpp.accepted_without_message_id", session=str(info))
-            job.accepted(ticket, info, message_id)
-        else:
-            action = self._policy.action(command_status)
-            verdict = _VERDICT_BY_ACTION.get(action, Verdict.REJECTED)
-            job.refused(ticket, info, command_status, verdict)
-            if verdict == Verdict.THROTTLED:
-                session.pause(self.settings.throttle_pause)  # seed L2962-2963
-            work = self._work[info.slot]
-            if work.current is job:
-                work.current = None
+            if job.accepted(ticket, info, message_id):
+                self._settle(job)
+            return
+        action = self._policy.action(command_status)
+        verdict = _VERDICT_BY_ACTION.get(action, Verdict.REJECTED)
+        job.refused(ticket, info, command_status, verdict)
+        if verdict == Verdict.THROTTLED:
+            session.pause(self.settings.throttle_pause)  # seed L2962-2963
+        work = self._work[info.slot]
+        if work.current is job:
+            work.current = None
         if job.settled:
             self._settle(job)
 

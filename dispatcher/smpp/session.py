@@ -129,7 +129,8 @@ class SmppSession(asyncio.Protocol):
         self._expiry_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._enquire_timeout_handle: asyncio.TimerHandle | None = None
-        self._last_inbound = clock.monotonic()
+        # clock time the last inbound PDUs were read (the answers of one read share it)
+        self.last_inbound = clock.monotonic()
         self._drained: asyncio.Future[None] | None = None
         self._closing_task: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[str] = self._loop.create_future()
@@ -252,7 +253,7 @@ class SmppSession(asyncio.Protocol):
             return
         if not frames:
             return
-        self._last_inbound = self._clock.monotonic()
+        self.last_inbound = self._clock.monotonic()
         window = self._window
         for frame in frames:
             _, command_id, command_status, seq = _HEADER.unpack_from(frame)
@@ -506,7 +507,7 @@ class SmppSession(asyncio.Protocol):
         self._idle_handle = None
         if self._state is not SessionState.BOUND:
             return
-        idle = self._clock.monotonic() - self._last_inbound
+        idle = self._clock.monotonic() - self.last_inbound
         remaining = self.settings.enquire_link_idle - idle
         if remaining > 0:
             self._arm_idle_timer(remaining)
