@@ -435,9 +435,11 @@ class Daemon:
         # way, and the round trip is saved).
         if not self._resend_in_doubt_everywhere():
             await self.store.mark_written(self.daemon_id, [m.id for m in sendable])
+        # all in flight before the first is routed, so one settling at once cannot mark the
+        # daemon drained while the others still go
+        self._in_flight.update([m.id for m in sendable])
+        self._drained.clear()
         for message in sendable:
-            self._in_flight.add(message.id)
-            self._drained.clear()
             self._route_message(message)
 
     def _route_message(self, message: ValidatedMessage) -> None:

