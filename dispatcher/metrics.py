@@ -8,6 +8,7 @@ counts come from a periodic query, never from a scrape.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 
@@ -107,6 +108,8 @@ class EngineMetrics(EngineObserver):
         # per-response series, looked up once (labels() needs str(slot) and status_name()):
         # (account, slot, status) -> its submits counter and its account's latency histogram
         self._submits: dict[tuple[str, int, int], tuple[CounterChild, HistogramChild]] = {}
+        # (account, slot) -> its window gauge: set on every write a session makes
+        self._occupancy: dict[tuple[str, int], Any] = {}  # prometheus_client's gauge child
 
     def session_state(self, info: SessionInfo, state: SessionState) -> None:
         self.m.session_up.labels(info.account, str(info.slot), f"{info.host}:{info.port}",
@@ -132,7 +135,12 @@ class EngineMetrics(EngineObserver):
         histogram.observe(latency)
 
     def window_occupancy(self, info: SessionInfo, in_flight: int, window: int) -> None:
-        self.m.window_occupancy.labels(info.account, str(info.slot)).set(in_flight)
+        key = (info.account, info.slot)
+        gauge = self._occupancy.get(key)
+        if gauge is None:
+            gauge = self._occupancy[key] = self.m.window_occupancy.labels(
+                info.account, str(info.slot))
+        gauge.set(in_flight)
 
     def throttle_pause(self, info: SessionInfo, seconds: float) -> None:
         self.m.throttle_pauses.labels(info.account).inc()
