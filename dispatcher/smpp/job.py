@@ -284,7 +284,9 @@ class SubmitEncoder:
     def encode(self, request: SubmitRequest) -> list[bytes]:
         """ValueError, or PDUError from the codec (a value that does not fit the wire)."""
         settings = self._settings
-        source, destination, parts = request.source, request.destination, request.parts
+        # every field in one step (a NamedTuple): this runs for every message
+        (_, source, destination, parts, validity_seconds, source_ton, source_npi, dest_ton,
+         dest_npi, registered) = request
         if not parts:
             raise ValueError("the message has no parts")
         if not destination:
@@ -293,39 +295,38 @@ class SubmitEncoder:
             raise ValueError(f"an address is longer than {MAX_ADDRESS_LENGTH} characters")
         if not (source.isascii() and destination.isascii()):
             raise ValueError("an address has characters outside ASCII")
-        source_ton = request.source_ton
         if source_ton is None:
             numeric_ton = settings.numeric_source_ton
             if numeric_ton is not None and source.isdigit():
                 source_ton = numeric_ton
             else:
                 source_ton = settings.source_ton
-        source_npi = settings.source_npi if request.source_npi is None else request.source_npi
-        dest_ton = settings.dest_ton if request.dest_ton is None else request.dest_ton
-        dest_npi = settings.dest_npi if request.dest_npi is None else request.dest_npi
-        registered = request.registered_delivery
+        if source_npi is None:
+            source_npi = settings.source_npi
+        if dest_ton is None:
+            dest_ton = settings.dest_ton
+        if dest_npi is None:
+            dest_npi = settings.dest_npi
         if registered is None:
             registered = settings.registered_delivery
         validity = ""
-        if request.validity_seconds is not None:
+        if validity_seconds is not None:
             # seed 004_80a28bca441860d4.txt L2971-2972: never below 60 s.
-            seconds = max(settings.min_validity_seconds, request.validity_seconds)
-            validity = _relative_validity(seconds)
+            validity = _relative_validity(max(settings.min_validity_seconds, validity_seconds))
         frames = []
-        for part in parts:
-            short_message = part.short_message
+        for short_message, data_coding, esm_class, tlvs, number, _ in parts:
             if len(short_message) > MAX_SHORT_MESSAGE:
                 raise ValueError(
-                    f"part {part.number} has {len(short_message)} octets, "
+                    f"part {number} has {len(short_message)} octets, "
                     f"short_message allows {MAX_SHORT_MESSAGE}"
                 )
             # positional, in encode_submit_sm's order: binding 12 keywords cost 0.2 µs more
             frames.append(encode_submit_sm(
                 0, "", source_ton, source_npi, source,  # sequence_number, service_type
-                dest_ton, dest_npi, destination, part.esm_class,
+                dest_ton, dest_npi, destination, esm_class,
                 0, 0, "",  # protocol_id, priority_flag, schedule_delivery_time
                 validity, registered,
-                0, part.data_coding, 0,  # replace_if_present_flag, ..., sm_default_msg_id
-                short_message, part.tlvs,
+                0, data_coding, 0,  # replace_if_present_flag, ..., sm_default_msg_id
+                short_message, tlvs,
             ))
         return frames
