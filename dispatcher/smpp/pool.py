@@ -499,6 +499,11 @@ class SmppPool:
         job.finished = True
         self._held -= 1
         outcome = job.outcome(kind, reason)
+        # A job and its tickets refer to each other. Letting go of the tickets now (none is in
+        # a window any more) has reference counting free the message's objects at once;
+        # otherwise every message was cyclic garbage, and finding it took the collector 6 %
+        # of the daemon's CPU.
+        job.tickets.clear()
         if job.on_outcome is not None:
             try:
                 job.on_outcome(outcome)
