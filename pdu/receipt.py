@@ -233,7 +233,9 @@ def receipt_outcome_from_pdu(pdu: ShortMessagePdu | DataSm) -> ReceiptOutcome | 
     else:
         tlv_id = _receipted_message_id(raw_tlv_id)
     body = _body(pdu)
-    tlv_state = _message_state(tlvs.get(_MESSAGE_STATE))
+    raw_state = tlvs.get(_MESSAGE_STATE)
+    # the one-octet TLV (SMPP 3.4 §5.3.2.35) read here: this runs for every receipt
+    tlv_state = raw_state[0] if raw_state and len(raw_state) == 1 else _message_state(raw_state)
     written = decode_text(body, pdu.data_coding) if body else ""
     standard = _APPENDIX_B_OUTCOME.fullmatch(written)
     if standard is not None:

@@ -396,8 +396,9 @@ class Daemon:
     async def _dispatch(self, rows: Sequence[ClaimedMessage]) -> None:
         assert self.store is not None
         sendable: list[ValidatedMessage] = []
+        routes, smpp_routes = self.config.routes, self._routes
         for row in rows:
-            route = self.config.routes.get(row.route)
+            route = routes.get(row.route)
             if route is None:
                 self.final.add(FinalResult.rejected(
                     row.id, f"route {row.route!r} is not configured "
@@ -415,7 +416,7 @@ class Daemon:
                     row.id, f"channel {row.channel!r} is not served (this daemon sends "
                     f"'sms', {', '.join(repr(c) for c in VIBER_CHANNELS)})"))
                 continue
-            smpp_route = self._routes.get(row.route)
+            smpp_route = smpp_routes.get(row.route)
             try:
                 message = validate_message(
                     row, max_parts=route.max_parts,

@@ -67,11 +67,14 @@ class Window:
         self._tickets[seq] = ticket
 
     def pop(self, seq: int) -> Ticket | None:
-        ticket = self._tickets.pop(seq, None)
-        deadlines = self._deadlines
         tickets = self._tickets
-        while deadlines and tickets.get(deadlines[0][1]) is not deadlines[0][2]:
-            deadlines.popleft()
+        ticket = tickets.pop(seq, None)
+        deadlines = self._deadlines
+        while deadlines:
+            _, head_seq, head_ticket = deadlines[0]
+            if tickets.get(head_seq) is head_ticket:
+                break
+            deadlines.popleft()  # answered already
         return ticket
 
     def next_deadline(self) -> float | None:
