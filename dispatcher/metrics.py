@@ -8,6 +8,7 @@ counts come from a periodic query, never from a scrape.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 
@@ -104,9 +105,11 @@ class EngineMetrics(EngineObserver):
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
-        # per-response series, looked up once (labels() needs str(slot) and status_name())
-        self._submits: dict[tuple[str, int, int], CounterChild] = {}
-        self._latency: dict[str, HistogramChild] = {}
+        # per-response series, looked up once (labels() needs str(slot) and status_name()):
+        # (account, slot, status) -> its submits counter and its account's latency histogram
+        self._submits: dict[tuple[str, int, int], tuple[CounterChild, HistogramChild]] = {}
+        # (account, slot) -> its window gauge: set on every write a session makes
+        self._occupancy: dict[tuple[str, int], Any] = {}  # prometheus_client's gauge child
 
     def session_state(self, info: SessionInfo, state: SessionState) -> None:
         self.m.session_up.labels(info.account, str(info.slot), f"{info.host}:{info.port}",
@@ -121,18 +124,23 @@ class EngineMetrics(EngineObserver):
 
     def submit_response(self, info: SessionInfo, command_status: int, latency: float) -> None:
         key = (info.account, info.slot, command_status)
-        submits = self._submits.get(key)
-        if submits is None:
-            submits = self._submits[key] = self.m.submits.labels(
-                info.account, str(info.slot), status_name(command_status))
+        series = self._submits.get(key)
+        if series is None:
+            series = self._submits[key] = (
+                self.m.submits.labels(info.account, str(info.slot), status_name(command_status)),
+                self.m.submit_latency.labels(info.account),
+            )
+        submits, histogram = series
         submits.inc()
-        histogram = self._latency.get(info.account)
-        if histogram is None:
-            histogram = self._latency[info.account] = self.m.submit_latency.labels(info.account)
         histogram.observe(latency)
 
     def window_occupancy(self, info: SessionInfo, in_flight: int, window: int) -> None:
-        self.m.window_occupancy.labels(info.account, str(info.slot)).set(in_flight)
+        key = (info.account, info.slot)
+        gauge = self._occupancy.get(key)
+        if gauge is None:
+            gauge = self._occupancy[key] = self.m.window_occupancy.labels(
+                info.account, str(info.slot))
+        gauge.set(in_flight)
 
     def throttle_pause(self, info: SessionInfo, seconds: float) -> None:
         self.m.throttle_pauses.labels(info.account).inc()

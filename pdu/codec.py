@@ -3,8 +3,9 @@
 `encode(pdu) -> bytes` writes the whole frame, 16-octet header included; `decode(frame) -> Pdu`
 reads one whole frame (as cut by `pdu.framer.Framer`). The hot paths (submit_sm / deliver_sm
 and the message_id responses) are written out by hand, with no per-field validation: one
-str.join and one latin-1 encode for the whole mandatory part when encoding; one regex over the
-mandatory fields or one `bytes.index` when decoding. The other PDUs share a small sequential
+str.join and one latin-1 encode for the whole mandatory part when encoding; a `bytes.find` per
+C-octet string and octet reads for the fields between them, or one `bytes.index`, when
+decoding. The other PDUs share a small sequential
 reader. This module and pdu.framer are compiled with mypyc when installed (setup.py): integer
 reads of the header and TLVs are written as octet arithmetic, which compiles to C.
 
@@ -27,7 +28,6 @@ out of its octet range, a short_message over 255 octets.
 from __future__ import annotations
 
 import dataclasses
-import re
 import struct
 from collections.abc import Callable
 from functools import partial
@@ -566,51 +566,50 @@ def _decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
     return tlvs
 
 
-# The mandatory part of a submit_sm / deliver_sm body up to sm_length, matched over the frame
-# decoded as latin-1 (one character per octet): the five C-octet strings, and the one-octet
-# fields between them in four runs that become ints in one encode, in one C-level pass. The
-# possessive *+ spares the engine its backtracking bookkeeping (a string ends at its NUL anyway).
-_SHORT_MESSAGE_FIELDS: Final = re.compile(
-    r"([^\0]*+)\0(..)([^\0]*+)\0(..)([^\0]*+)\0(...)([^\0]*+)\0([^\0]*+)\0(.....)", re.DOTALL
-)
+def _cstring_end(b: bytes, start: int, octets_after: int) -> int:
+    """Where the C-octet string at `start` ends (its NUL), checking that the `octets_after`
+    one-octet fields behind it are there too."""
+    nul = b.find(0, start)
+    if nul < 0 or nul + octets_after >= len(b):
+        raise PDUError("the body ends inside a mandatory field")
+    return nul
 
 
 def _decode_short_message_pdu(
     cls: type[ShortMessagePdu], b: bytes, sequence_number: int, command_status: int
 ) -> ShortMessagePdu:
-    # The hot path of every deliver_sm (receipts, MO) the daemon reads.
-    match = _SHORT_MESSAGE_FIELDS.match(b.decode("latin-1"), HEADER_LENGTH)
-    if match is None:
-        raise PDUError("the body ends inside a mandatory field")
-    (
-        service_type,
-        source_octets,
-        source_addr,
-        dest_octets,
-        destination_addr,
-        message_octets,
-        schedule_delivery_time,
-        validity_period,
-        delivery_octets,
-    ) = match.groups()
-    (
-        source_addr_ton,
-        source_addr_npi,
-        dest_addr_ton,
-        dest_addr_npi,
-        esm_class,
-        protocol_id,
-        priority_flag,
-        registered_delivery,
-        replace_if_present_flag,
-        data_coding,
-        sm_default_msg_id,
-        sm_length,
-    ) = (source_octets + dest_octets + message_octets + delivery_octets).encode("latin-1")
-    start = match.end()
+    # The hot path of every deliver_sm (receipts, MO) the daemon reads: the five C-octet
+    # strings found with bytes.find, the one-octet fields between them read as octets (C
+    # integer reads once compiled; a regex over the frame decoded as latin-1 took a third more).
+    end = _cstring_end(b, HEADER_LENGTH, 2)
+    service_type = b[HEADER_LENGTH:end].decode("latin-1")
+    source_addr_ton = b[end + 1]
+    source_addr_npi = b[end + 2]
+    start = end + 3
+    end = _cstring_end(b, start, 2)
+    source_addr = b[start:end].decode("latin-1")
+    dest_addr_ton = b[end + 1]
+    dest_addr_npi = b[end + 2]
+    start = end + 3
+    end = _cstring_end(b, start, 3)
+    destination_addr = b[start:end].decode("latin-1")
+    esm_class = b[end + 1]
+    protocol_id = b[end + 2]
+    priority_flag = b[end + 3]
+    start = end + 4
+    end = _cstring_end(b, start, 0)
+    schedule_delivery_time = b[start:end].decode("latin-1")
+    start = end + 1
+    end = _cstring_end(b, start, 5)
+    validity_period = b[start:end].decode("latin-1")
+    registered_delivery = b[end + 1]
+    replace_if_present_flag = b[end + 2]
+    data_coding = b[end + 3]
+    sm_default_msg_id = b[end + 4]
+    sm_length = b[end + 5]
+    start = end + 6
     end = start + sm_length
-    size = len(b)
-    if end > size:
+    if end > len(b):
         raise PDUError(f"short_message of {sm_length} octets runs past the end of the PDU")
     return cls(
         service_type,
@@ -646,6 +645,19 @@ def _decode_message_id_response(
         sequence_number,
         command_status,
     )
+
+
+def response_message_id(frame: bytes) -> str:
+    """The message_id of a submit_sm_resp / data_sm_resp / deliver_sm_resp frame, read without
+    decoding the rest: what the engine needs of every submit_sm_resp, at a quarter of the cost
+    of `decode`. "" for a response without a body (SMPP 3.4 §4.4.2 lets an error response
+    omit it); PDUError when the body has no NUL-terminated message_id."""
+    nul = frame.find(0, HEADER_LENGTH)
+    if nul < 0:
+        if len(frame) == HEADER_LENGTH:
+            return ""
+        raise PDUError("the message_id of the response has no NUL")
+    return frame[HEADER_LENGTH:nul].decode("latin-1")
 
 
 class _Reader:

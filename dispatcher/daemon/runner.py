@@ -396,8 +396,9 @@ class Daemon:
     async def _dispatch(self, rows: Sequence[ClaimedMessage]) -> None:
         assert self.store is not None
         sendable: list[ValidatedMessage] = []
+        routes, smpp_routes = self.config.routes, self._routes
         for row in rows:
-            route = self.config.routes.get(row.route)
+            route = routes.get(row.route)
             if route is None:
                 self.final.add(FinalResult.rejected(
                     row.id, f"route {row.route!r} is not configured "
@@ -415,7 +416,7 @@ class Daemon:
                     row.id, f"channel {row.channel!r} is not served (this daemon sends "
                     f"'sms', {', '.join(repr(c) for c in VIBER_CHANNELS)})"))
                 continue
-            smpp_route = self._routes.get(row.route)
+            smpp_route = smpp_routes.get(row.route)
             try:
                 message = validate_message(
                     row, max_parts=route.max_parts,
@@ -435,9 +436,11 @@ class Daemon:
         # way, and the round trip is saved).
         if not self._resend_in_doubt_everywhere():
             await self.store.mark_written(self.daemon_id, [m.id for m in sendable])
+        # all in flight before the first is routed, so one settling at once cannot mark the
+        # daemon drained while the others still go
+        self._in_flight.update([m.id for m in sendable])
+        self._drained.clear()
         for message in sendable:
-            self._in_flight.add(message.id)
-            self._drained.clear()
             self._route_message(message)
 
     def _route_message(self, message: ValidatedMessage) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Final
 
 import structlog
 
@@ -22,7 +24,7 @@ from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.pool import SmppPool
 from dispatcher.status import MessageStatus
 from pdu.constants import status_description
-from pdu.message_id import normalize_message_id
+from pdu.message_id import message_id_normalizer
 from pdu.segmentation import split_text
 
 log = structlog.get_logger()
@@ -46,6 +48,13 @@ class SmppRoute:
 Divert = Callable[[ValidatedMessage, str, SubmitOutcome], bool]
 
 
+# An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-message path uses this alias.
+_ACCEPTED: Final = OutcomeKind.ACCEPTED
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
+
+
 class SmppSender:
     def __init__(
         self,
@@ -58,69 +67,71 @@ class SmppSender:
         self._sinks = sinks
         self._on_settled = on_settled
         self._divert = divert
+        self._provider = f"smpp:{pool.settings.name}"  # the routes sent here name this account
+        self._normalizers: dict[str, Callable[[str], str]] = {}  # message_id mode -> its form
 
     def send(self, message: ValidatedMessage, route: SmppRoute) -> None:
         """Hand one message to the pool; the outcome is written when it comes. A full pool
         sends the message back to the queue (the claimer keeps within the pool's room, so
         that only happens in a race)."""
-        source = message.source or route.source or ""
         # The concatenation reference comes from the outbox id: unique among the messages in
         # flight to one handset unless 256 (65536 for udh16/sar) ids apart, stable across
         # restarts and resends, so a resent part joins its own message (specs §1.5).
         parts = split_text(message.body, method=route.split, reference=message.id,
                            coding=route.coding)
-        request = SubmitRequest(
-            key=message.id,
-            source=source,
-            destination=message.destination,
-            parts=parts,
-            validity_seconds=message.validity or route.validity,
-        )
+        request = _new_record(SubmitRequest, (  # every field, the defaults spelled out
+            message.id, message.source or route.source or "", message.destination, parts,
+            message.validity or route.validity, None, None, None, None, None,
+        ))
         try:
-            self.pool.post(request, lambda outcome: self._settle(message, route, outcome))
+            self.pool.post(request, partial(self._settle, message, route))
         except (PoolClosed, PoolQueueFull) as refused:
             self._sinks.release(message.id, f"not sent: {refused}")
             self._on_settled(message.id)
 
     def _settle(self, message: ValidatedMessage, route: SmppRoute, outcome: SubmitOutcome) -> None:
-        provider = f"smpp:{route.account}"
         kind = outcome.kind
-        if kind is OutcomeKind.ACCEPTED:
-            self._sinks.submitted(self._submission(message.id, provider, outcome, route),
-                                  route.name)
+        if kind is _ACCEPTED:
+            self._sinks.submitted(self._submission(message.id, outcome, route), route.name)
         elif kind is OutcomeKind.REJECTED:
-            self._final(message.id, MessageStatus.REJECTED, outcome, provider, route)
+            self._final(message.id, MessageStatus.REJECTED, outcome, route)
         elif kind is OutcomeKind.FAILED_RETRYABLE:
             if self._divert is not None and self._divert(message, route.name, outcome):
                 return  # another route carries it now and settles it
-            self._final(message.id, MessageStatus.FAILED, outcome, provider, route)
+            self._final(message.id, MessageStatus.FAILED, outcome, route)
         elif kind is OutcomeKind.IN_DOUBT:
             if route.in_doubt_resend:
                 self._sinks.release(message.id, f"in doubt, sent again: {outcome.reason}",
                               outcome.status_name)
             else:
-                self._final(message.id, MessageStatus.UNKNOWN, outcome, provider, route)
+                self._final(message.id, MessageStatus.UNKNOWN, outcome, route)
         else:
             self._sinks.release(message.id, f"not sent: {outcome.reason}", outcome.status_name)
         self._on_settled(message.id)
 
-    @staticmethod
-    def _submission(
-        outbox_id: int, provider: str, outcome: SubmitOutcome, route: SmppRoute
-    ) -> Submission:
-        # positional NamedTuples and a list, not keywords and a generator: once per message
+    def _submission(self, outbox_id: int, outcome: SubmitOutcome, route: SmppRoute) -> Submission:
+        # positional NamedTuples, and no loop for the one part most messages have: once per
+        # message
         account, mode = route.account, route.message_id_mode
-        parts = [
-            SubmittedPart(part.number, account, normalize_message_id(part.message_id, mode),
-                          part.message_id)
-            for part in outcome.parts
+        normalize = self._normalizers.get(mode)
+        if normalize is None:
+            normalize = self._normalizers[mode] = message_id_normalizer(mode)
+        parts = outcome.parts
+        if len(parts) == 1:
+            raw_id = parts[0].message_id
+            if raw_id is None:
+                return _new_record(Submission, (outbox_id, self._provider, (), None))
+            submitted = _new_record(
+                SubmittedPart, (parts[0].number, account, normalize(raw_id), raw_id))
+            return _new_record(Submission, (outbox_id, self._provider, (submitted,), None))
+        return Submission(outbox_id, self._provider, tuple([
+            SubmittedPart(part.number, account, normalize(part.message_id), part.message_id)
+            for part in parts
             if part.message_id is not None
-        ]
-        return Submission(outbox_id, provider, tuple(parts))
+        ]))
 
     def _final(
-        self, outbox_id: int, status: MessageStatus, outcome: SubmitOutcome, provider: str,
-        route: SmppRoute,
+        self, outbox_id: int, status: MessageStatus, outcome: SubmitOutcome, route: SmppRoute,
     ) -> None:
         code = outcome.command_status
         if code is None:
@@ -130,4 +141,4 @@ class SmppSender:
             error_text = f"{outcome.status_name}: {status_description(code)}"
             if outcome.reason:
                 error_text += f" ({outcome.reason})"
-        self._sinks.final(outbox_id, status, error_code, error_text, provider, route.name)
+        self._sinks.final(outbox_id, status, error_code, error_text, self._provider, route.name)

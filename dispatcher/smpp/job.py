@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dispatcher.smpp.outcome import OutcomeKind, PartResult, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.session_info import SessionInfo
@@ -59,7 +59,7 @@ class JobOwner(Protocol):
     """What a part's response is reported to (the pool)."""
 
     def part_answered(
-        self, ticket: PartTicket, session: SmppSession, command_status: int, pdu: Any
+        self, ticket: PartTicket, session: SmppSession, command_status: int, frame: bytes
     ) -> None: ...
 
     def part_lost(
@@ -92,8 +92,8 @@ class PartTicket:
         self.command_status: int | None = None  # the last response's status
         self.session: SessionInfo | None = None  # the session of the last attempt
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
-        self.job.owner.part_answered(self, session, command_status, pdu)
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        self.job.owner.part_answered(self, session, command_status, frame)
 
     def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
         self.job.owner.part_lost(self, session, written, reason)
@@ -130,7 +130,11 @@ class Job:
         self.owner = owner
         self.future = future  # the outcome goes to the future, or to the callback
         self.on_outcome = on_outcome
-        self.tickets = [PartTicket(self, i, frame) for i, frame in enumerate(frames)]
+        self.tickets = (
+            [PartTicket(self, 0, frames[0])]  # most messages: no comprehension for them
+            if len(frames) == 1
+            else [PartTicket(self, i, frame) for i, frame in enumerate(frames)]
+        )
         self.cursor = 0  # the next part to send in this attempt
         self.in_flight = 0
         self.verdict = Verdict.NONE
@@ -173,13 +177,17 @@ class Job:
 
     # ---- answers -----------------------------------------------------------------------------
 
-    def accepted(self, ticket: PartTicket, info: SessionInfo, message_id: str) -> None:
+    def accepted(self, ticket: PartTicket, info: SessionInfo, message_id: str) -> bool:
+        """A part accepted; True when that settles the message (see `settled`)."""
         self.in_flight -= 1
         ticket.state = PartState.ACCEPTED
         ticket.message_id = message_id
         ticket.command_status = 0
         ticket.session = info
         self.pinned_slot = info.slot
+        return not self.in_flight and (  # `settled`, without a second call per answer
+            self.verdict != Verdict.NONE or self.cursor >= len(self.tickets)
+        )
 
     def refused(
         self, ticket: PartTicket, info: SessionInfo, command_status: int, verdict: int
@@ -230,7 +238,7 @@ class Job:
         if len(tickets) == 1:  # most messages: no generator for them
             t = tickets[0]
             parts: tuple[PartResult, ...] = (
-                PartResult(1, t.message_id, t.command_status, t.session),
+                _new_record(PartResult, (1, t.message_id, t.command_status, t.session)),
             )
         else:
             parts = tuple(
@@ -240,7 +248,7 @@ class Job:
                 ]
             )
         decisive = tickets[self.verdict_part] if tickets else None
-        return SubmitOutcome(
+        return _new_record(SubmitOutcome, (
             kind,
             self.request.key,
             parts,
@@ -248,7 +256,12 @@ class Job:
             None if decisive is None else decisive.session,
             self.attempts,
             reason or self.reason,
-        )
+        ))
+
+
+# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
+# fields, in order, 0.4 µs sooner.
+_new_record: Final = tuple.__new__
 
 
 @functools.lru_cache(maxsize=64)
@@ -271,7 +284,9 @@ class SubmitEncoder:
     def encode(self, request: SubmitRequest) -> list[bytes]:
         """ValueError, or PDUError from the codec (a value that does not fit the wire)."""
         settings = self._settings
-        source, destination, parts = request.source, request.destination, request.parts
+        # every field in one step (a NamedTuple): this runs for every message
+        (_, source, destination, parts, validity_seconds, source_ton, source_npi, dest_ton,
+         dest_npi, registered) = request
         if not parts:
             raise ValueError("the message has no parts")
         if not destination:
@@ -280,37 +295,38 @@ class SubmitEncoder:
             raise ValueError(f"an address is longer than {MAX_ADDRESS_LENGTH} characters")
         if not (source.isascii() and destination.isascii()):
             raise ValueError("an address has characters outside ASCII")
-        source_ton = request.source_ton
         if source_ton is None:
             numeric_ton = settings.numeric_source_ton
             if numeric_ton is not None and source.isdigit():
                 source_ton = numeric_ton
             else:
                 source_ton = settings.source_ton
-        source_npi = settings.source_npi if request.source_npi is None else request.source_npi
-        dest_ton = settings.dest_ton if request.dest_ton is None else request.dest_ton
-        dest_npi = settings.dest_npi if request.dest_npi is None else request.dest_npi
-        registered = request.registered_delivery
+        if source_npi is None:
+            source_npi = settings.source_npi
+        if dest_ton is None:
+            dest_ton = settings.dest_ton
+        if dest_npi is None:
+            dest_npi = settings.dest_npi
         if registered is None:
             registered = settings.registered_delivery
         validity = ""
-        if request.validity_seconds is not None:
+        if validity_seconds is not None:
             # seed 004_80a28bca441860d4.txt L2971-2972: never below 60 s.
-            seconds = max(settings.min_validity_seconds, request.validity_seconds)
-            validity = _relative_validity(seconds)
+            validity = _relative_validity(max(settings.min_validity_seconds, validity_seconds))
         frames = []
-        for part in parts:
-            short_message = part.short_message
+        for short_message, data_coding, esm_class, tlvs, number, _ in parts:
             if len(short_message) > MAX_SHORT_MESSAGE:
                 raise ValueError(
-                    f"part {part.number} has {len(short_message)} octets, "
+                    f"part {number} has {len(short_message)} octets, "
                     f"short_message allows {MAX_SHORT_MESSAGE}"
                 )
+            # positional, in encode_submit_sm's order: binding 12 keywords cost 0.2 µs more
             frames.append(encode_submit_sm(
-                source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source,
-                dest_addr_ton=dest_ton, dest_addr_npi=dest_npi, destination_addr=destination,
-                esm_class=part.esm_class, validity_period=validity,
-                registered_delivery=registered, data_coding=part.data_coding,
-                short_message=short_message, tlvs=part.tlvs,
+                0, "", source_ton, source_npi, source,  # sequence_number, service_type
+                dest_ton, dest_npi, destination, esm_class,
+                0, 0, "",  # protocol_id, priority_flag, schedule_delivery_time
+                validity, registered,
+                0, data_coding, 0,  # replace_if_present_flag, ..., sm_default_msg_id
+                short_message, tlvs,
             ))
         return frames

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -12,10 +11,10 @@ from pdu.constants import status_name
 from pdu.segmentation import MessagePart
 
 
-@dataclass(slots=True)
-class SubmitRequest:
+class SubmitRequest(NamedTuple):
     """One message: every part goes out on one session, in order (seed L2955-2957). Its parts
-    are encoded when the pool admits it; changing it afterwards changes nothing."""
+    are encoded when the pool admits it. A NamedTuple, like the results below: one is built
+    per message."""
 
     key: Hashable  # the caller's id for the message (e.g. the outbox row id), echoed back
     source: str

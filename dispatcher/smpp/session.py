@@ -49,6 +49,11 @@ _BIND_PDUS: Final = {
 # Answers whose only variable field is the sequence number: encoded once, sequence spliced in.
 _DELIVER_SM_RESP: Final = encode(pdus.DeliverSmResp())
 _DATA_SM_RESP: Final = encode(pdus.DataSmResp())
+# deliver_sm / data_sm -> their answer's octets before and after the sequence number
+_INBOUND_ACKS: Final = {
+    pdus.DeliverSm.command_id: (_DELIVER_SM_RESP[:12], _DELIVER_SM_RESP[16:]),
+    pdus.DataSm.command_id: (_DATA_SM_RESP[:12], _DATA_SM_RESP[16:]),
+}
 _ENQUIRE_LINK_RESP: Final = encode(pdus.EnquireLinkResp())
 _UNBIND_RESP: Final = encode(pdus.UnbindResp())
 _INVALID_COMMAND_NACK: Final = encode(
@@ -84,8 +89,8 @@ class _CallbackTicket:
         self.sent_at = 0.0
         self._done = done
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
-        self._done(command_status, pdu, "")
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        self._done(command_status, session.decode_response(frame), "")
 
     def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
         self._done(None, None, reason)
@@ -124,7 +129,8 @@ class SmppSession(asyncio.Protocol):
         self._expiry_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._enquire_timeout_handle: asyncio.TimerHandle | None = None
-        self._last_inbound = clock.monotonic()
+        # clock time the last inbound PDUs were read (the answers of one read share it)
+        self.last_inbound = clock.monotonic()
         self._drained: asyncio.Future[None] | None = None
         self._closing_task: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[str] = self._loop.create_future()
@@ -247,7 +253,7 @@ class SmppSession(asyncio.Protocol):
             return
         if not frames:
             return
-        self._last_inbound = self._clock.monotonic()
+        self.last_inbound = self._clock.monotonic()
         window = self._window
         for frame in frames:
             _, command_id, command_status, seq = _HEADER.unpack_from(frame)
@@ -257,17 +263,7 @@ class SmppSession(asyncio.Protocol):
                     if ticket is None:
                         self._late_response(command_id, seq)
                         continue
-                    try:
-                        pdu = decode(frame)
-                    except PDUError as exc:
-                        log.warning(
-                            "smpp.undecodable_response",
-                            session=str(self.info),
-                            command_id=f"0x{command_id:08X}",
-                            error=str(exc),
-                        )
-                        pdu = None
-                    ticket.on_response(self, command_status, pdu)
+                    ticket.on_response(self, command_status, frame)
                 else:
                     self._on_request(command_id, seq, frame)
             except Exception:
@@ -302,6 +298,20 @@ class SmppSession(asyncio.Protocol):
             except Exception:
                 log.exception("smpp.on_closed_failed", session=str(self.info))
 
+    def decode_response(self, frame: bytes) -> Any:
+        """The PDU of a response frame a ticket was handed, or None (logged) when its body
+        cannot be decoded."""
+        try:
+            return decode(frame)
+        except PDUError as exc:
+            log.warning(
+                "smpp.undecodable_response",
+                session=str(self.info),
+                command_id=f"0x{_HEADER.unpack_from(frame)[1]:08X}",
+                error=str(exc),
+            )
+            return None
+
     def _report_lost(self, ticket: Ticket, written: bool, reason: str) -> None:
         """A request that will get no answer: written ones are in doubt (maybe accepted)."""
         if written:
@@ -319,10 +329,10 @@ class SmppSession(asyncio.Protocol):
     # ---- requests from the SMSC --------------------------------------------------------------
 
     def _on_request(self, command_id: int, seq: int, frame: bytes) -> None:
-        if command_id == pdus.DeliverSm.command_id or command_id == pdus.DataSm.command_id:
+        ack_octets = _INBOUND_ACKS.get(command_id)
+        if ack_octets is not None:  # deliver_sm or data_sm: the receipts and MO (the hot path)
             # seed L2932-2934: ack with status 0, always, before anything else happens to it.
-            ack = _DELIVER_SM_RESP if command_id == pdus.DeliverSm.command_id else _DATA_SM_RESP
-            ack = with_sequence(ack, seq)
+            ack = ack_octets[0] + _pack_seq(seq) + ack_octets[1]
             try:
                 pdu = decode(frame)
             except PDUError as exc:
@@ -331,7 +341,12 @@ class SmppSession(asyncio.Protocol):
                     "smpp.undecodable_inbound_acked", session=str(self.info), error=str(exc)
                 )
                 return
-            stored = self._hand_up(pdu)
+            stored = None
+            if self._on_inbound is not None:
+                try:
+                    stored = self._on_inbound(self.info, pdu)
+                except Exception:
+                    log.exception("smpp.inbound_handler_failed", session=str(self.info))
             if stored is None:
                 self._queue(ack)
             else:
@@ -354,15 +369,6 @@ class SmppSession(asyncio.Protocol):
                 "smpp.unknown_request_nacked", session=str(self.info), command_id=hex(command_id)
             )
             self._queue(with_sequence(_INVALID_COMMAND_NACK, seq))
-
-    def _hand_up(self, pdu: Any) -> Awaitable[object] | None:
-        if self._on_inbound is None:
-            return None
-        try:
-            return self._on_inbound(self.info, pdu)
-        except Exception:
-            log.exception("smpp.inbound_handler_failed", session=str(self.info))
-            return None
 
     def _ack_when_stored(self, ack: bytes, stored: Awaitable[object]) -> None:
         """Status 0 whatever happens; only the moment waits for the store (bounded)."""
@@ -501,7 +507,7 @@ class SmppSession(asyncio.Protocol):
         self._idle_handle = None
         if self._state is not SessionState.BOUND:
             return
-        idle = self._clock.monotonic() - self._last_inbound
+        idle = self._clock.monotonic() - self.last_inbound
         remaining = self.settings.enquire_link_idle - idle
         if remaining > 0:
             self._arm_idle_timer(remaining)

@@ -9,7 +9,7 @@ dropped from its head as the responses come, so it stays about as long as the wi
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from dispatcher.smpp.session import SmppSession
@@ -25,8 +25,10 @@ class Ticket(Protocol):
     frame: bytes  # the whole encoded request; the session writes its own sequence_number
     sent_at: float  # set by the session (clock seconds) when the frame is written
 
-    def on_response(self, session: SmppSession, command_status: int, pdu: Any) -> None:
-        """The response came; `pdu` is the decoded response, or None if its body was garbled."""
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        """The response came: its whole frame, for the ticket to read what it needs (most
+        tickets need only the status, or the message_id: decoding every response whole was
+        the costliest step of an answer)."""
 
     def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
         """No response will come: `written` False only when no byte of it reached the socket."""
@@ -65,11 +67,14 @@ class Window:
         self._tickets[seq] = ticket
 
     def pop(self, seq: int) -> Ticket | None:
-        ticket = self._tickets.pop(seq, None)
-        deadlines = self._deadlines
         tickets = self._tickets
-        while deadlines and tickets.get(deadlines[0][1]) is not deadlines[0][2]:
-            deadlines.popleft()
+        ticket = tickets.pop(seq, None)
+        deadlines = self._deadlines
+        while deadlines:
+            _, head_seq, head_ticket = deadlines[0]
+            if tickets.get(head_seq) is head_ticket:
+                break
+            deadlines.popleft()  # answered already
         return ticket
 
     def next_deadline(self) -> float | None:

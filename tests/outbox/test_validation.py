@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatcher.outbox.records import ClaimedMessage
-from dispatcher.outbox.validation import InvalidMessage, validate_message
+from dispatcher.outbox.validation import (
+    InvalidMessage,
+    ValidatedMessage,
+    check_source,
+    check_validity,
+    count_body_parts,
+    normalise_destination,
+    validate_message,
+)
 from pdu.segmentation import count_parts
 
 
@@ -155,3 +163,54 @@ def test_the_valid_row_keeps_the_rest() -> None:
         7, "default", 5, "r1", 2
     )
     assert valid.body == "hello" and valid.validity == 3600
+
+
+def rule_by_rule(message: ClaimedMessage, max_parts: int) -> ValidatedMessage | str:
+    """What the four rules say one at a time: the record, or the error text."""
+    problems: list[str] = []
+    destination, source, parts, validity = "", None, 0, None
+    try:
+        destination = normalise_destination(message.destination)
+    except InvalidMessage as problem:
+        problems.append(str(problem))
+    try:
+        source = check_source(message.source)
+    except InvalidMessage as problem:
+        problems.append(str(problem))
+    try:
+        parts = count_body_parts(message.body, max_parts)
+    except InvalidMessage as problem:
+        problems.append(str(problem))
+    try:
+        validity = check_validity(message.validity)
+    except InvalidMessage as problem:
+        problems.append(str(problem))
+    if problems:
+        return "; ".join(problems)
+    return ValidatedMessage(
+        message.id, message.route, message.channel, source, destination, message.body or "",
+        message.priority, validity, parts, message.client_ref, message.attempts,
+    )
+
+
+@given(
+    st.sampled_from(["79031234567", "0079031234567", "+79031234567", "1234", "12345",
+                     "1234567890123456", "７９０３", "7903 1234", None]),
+    st.sampled_from([None, "", "MyShop", "+79031234567"]),
+    st.sampled_from([None, "", "hello", "x" * 70, "x" * 71, "Привет", "{€}", "a\x00b"])
+    | st.text(max_size=80),
+    st.sampled_from([None, 30, 60, 3600]),
+    st.integers(0, 3),
+)
+def test_every_row_is_judged_as_the_rules_judge_it_one_by_one(
+    destination: str | None, source: str | None, body: str | None, validity: int | None,
+    max_parts: int,
+) -> None:
+    message = claimed(destination=destination, source=source, body=body, validity=validity)
+    try:
+        judged: ValidatedMessage | str = validate_message(message, max_parts=max_parts)
+    except InvalidMessage as problem:
+        judged = str(problem)
+    assert judged == rule_by_rule(message, max_parts)
+    if isinstance(judged, ValidatedMessage):
+        assert type(judged) is ValidatedMessage

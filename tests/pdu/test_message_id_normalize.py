@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pdu.message_id import MODES, normalize_message_id
+from pdu.message_id import MODES, message_id_normalizer, normalize_message_id
 
 
 def test_hex_resp_meets_decimal_receipt() -> None:
@@ -62,6 +62,17 @@ def test_overlong_digit_strings_are_not_converted() -> None:
 def test_unknown_mode_raises_value_error() -> None:
     with pytest.raises(ValueError, match="mode"):
         normalize_message_id("1", "octal")
+    with pytest.raises(ValueError, match="mode"):
+        message_id_normalizer("octal")
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("as_is", " 00B8be19\x00"), ("casefold", "00b8be19"), ("strip_zeros", "B8be19"),
+     ("decimal", "00b8be19"), ("hex", "12107289"), ("auto", "12107289")],
+)
+def test_a_normalizer_is_its_mode_chosen_once(mode: str, expected: str) -> None:
+    assert message_id_normalizer(mode)(" 00B8be19\x00") == expected
 
 
 @given(st.integers(0, 2**64), st.integers(0, 6), st.booleans())

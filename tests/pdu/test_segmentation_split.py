@@ -234,3 +234,11 @@ def test_unknown_method_or_coding_raise_value_error() -> None:
 
 def test_empty_text_is_one_empty_part() -> None:
     assert split_text("") == [MessagePart(b"", 0, 0, {}, 1, 1)]
+
+
+@given(texts, split_methods)
+def test_auto_coding_splits_as_the_coding_it_chose(text: str, method: str) -> None:
+    auto = split_text(text, method=method)
+    chosen = "gsm7" if auto[0].data_coding == DataCoding.SMSC_DEFAULT else "ucs2"
+    assert auto == split_text(text, method=method, coding=chosen)
+    assert all(type(part) is MessagePart for part in auto)

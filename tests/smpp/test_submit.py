@@ -4,8 +4,10 @@ submitted while no session is bound."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from dispatcher.smpp import OutcomeKind, SubmitOutcome, SubmitRequest
+from dispatcher.smpp.job import Job, PartTicket
 from pdu.segmentation import split_text
 
 from .conftest import PoolFactory, SimFactory, account, bound, request, wait_for
@@ -63,3 +65,28 @@ async def test_post_delivers_outcomes_to_a_callback(
     kinds = {o.key: o.kind for o in outcomes}
     assert kinds == {"ok": OutcomeKind.ACCEPTED, "bad": OutcomeKind.REJECTED}
     assert pool.held == 0
+
+
+async def test_a_settled_message_leaves_no_cyclic_garbage(
+    make_sim: SimFactory, make_pool: PoolFactory
+) -> None:
+    # A job and its parts refer to each other; once the outcome is given they must part, so
+    # that reference counting frees them (the collector's search was 6 % of the daemon's CPU).
+    sim = await make_sim()
+    pool = await make_pool(account(sim.port))
+    await bound(pool)
+    await pool.send(request("warm-up"))
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        outcomes = [await pool.send(request(i, text="long " * 60)) for i in range(3)]
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, Job | PartTicket)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert [o.kind for o in outcomes] == [OutcomeKind.ACCEPTED] * 3
+    assert len(outcomes[0].parts) == 2
+    assert left == []

@@ -12,7 +12,7 @@ class Request:
         self.frame = b""
         self.sent_at = 0.0
 
-    def on_response(self, session: Any, command_status: int, pdu: Any) -> None:
+    def on_response(self, session: Any, command_status: int, frame: bytes) -> None:
         raise AssertionError("not used here")
 
     def on_lost(self, session: Any, written: bool, reason: str) -> None:
