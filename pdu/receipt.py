@@ -29,6 +29,7 @@ from pdu.constants import (
     ESM_TYPE_MASK,
     MessageState,
 )
+from pdu.fast_tuple import new_record
 from pdu.pdus import DataSm, ShortMessagePdu
 from pdu.text import decode_text
 from pdu.tlv import Tag
@@ -158,10 +159,6 @@ def _finished(draft: _ReceiptDraft) -> Receipt:
 
 
 _RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
-# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
-# fields, in order, 0.4 µs sooner.
-_new_record: Final = tuple.__new__
-
 
 def is_receipt(esm_class: int) -> bool:
     """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
@@ -259,7 +256,7 @@ def receipt_outcome_from_pdu(pdu: ShortMessagePdu | DataSm) -> ReceiptOutcome | 
         state = _state_word(stat)
     else:
         state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(stat)
-    return _new_record(ReceiptOutcome, (message_id, state, error, text))
+    return new_record(ReceiptOutcome, (message_id, state, error, text))
 
 
 def _body(pdu: ShortMessagePdu | DataSm) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -27,6 +27,7 @@ from dispatcher.outbox.receipt_states import status_for_state
 from dispatcher.outbox.records import IncomingMessage, ReceiptRecord
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.status import MessageStatus
+from pdu.fast_tuple import new_record
 from pdu.message_id import message_id_normalizer
 from pdu.reassembly import Reassembler, concat_info, split_udh
 from pdu.receipt import ReceiptOutcome, receipt_outcome_from_pdu
@@ -38,10 +39,6 @@ log = structlog.get_logger()
 # within seconds; a day covers an SMSC that holds some of them back).
 MO_REASSEMBLY_TTL_SECONDS = 86400.0
 _ESM_UDHI = 0x40
-# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
-# fields, in order, 0.4 µs sooner.
-_new_record: Final = tuple.__new__
-
 
 class _ReceiptKind(NamedTuple):
     """What the receipts of one account and state share."""
@@ -111,7 +108,7 @@ class InboundHandler:
             self._tick = tick
             self._tick_now = self._now()
         receipts = self._receipts
-        receipts.add(_new_record(ReceiptRecord, (
+        receipts.add(new_record(ReceiptRecord, (
             account, normalize(message_id), status, self._tick_now, state, error, text
         )))
         return receipts.stored()

@@ -24,6 +24,7 @@ from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.pool import SmppPool
 from dispatcher.status import MessageStatus
 from pdu.constants import status_description
+from pdu.fast_tuple import new_record
 from pdu.message_id import message_id_normalizer
 from pdu.segmentation import split_text
 
@@ -50,10 +51,6 @@ Divert = Callable[[ValidatedMessage, str, SubmitOutcome], bool]
 
 # An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-message path uses this alias.
 _ACCEPTED: Final = OutcomeKind.ACCEPTED
-# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
-# fields, in order, 0.4 µs sooner.
-_new_record: Final = tuple.__new__
-
 
 class SmppSender:
     def __init__(
@@ -79,7 +76,7 @@ class SmppSender:
         # restarts and resends, so a resent part joins its own message (specs §1.5).
         parts = split_text(message.body, method=route.split, reference=message.id,
                            coding=route.coding)
-        request = _new_record(SubmitRequest, (  # every field, the defaults spelled out
+        request = new_record(SubmitRequest, (  # every field, the defaults spelled out
             message.id, message.source or route.source or "", message.destination, parts,
             message.validity or route.validity, None, None, None, None, None,
         ))
@@ -120,10 +117,10 @@ class SmppSender:
         if len(parts) == 1:
             raw_id = parts[0].message_id
             if raw_id is None:
-                return _new_record(Submission, (outbox_id, self._provider, (), None))
-            submitted = _new_record(
+                return new_record(Submission, (outbox_id, self._provider, (), None))
+            submitted = new_record(
                 SubmittedPart, (parts[0].number, account, normalize(raw_id), raw_id))
-            return _new_record(Submission, (outbox_id, self._provider, (submitted,), None))
+            return new_record(Submission, (outbox_id, self._provider, (submitted,), None))
         return Submission(outbox_id, self._provider, tuple([
             SubmittedPart(part.number, account, normalize(part.message_id), part.message_id)
             for part in parts

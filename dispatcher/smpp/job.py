@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from dispatcher.smpp.outcome import OutcomeKind, PartResult, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.smpp.settings import AccountSettings
+from pdu.fast_tuple import new_record
 from pdu.smpp_time import format_relative
 from pdu.submit_sm import encode_submit_sm
 
@@ -238,7 +239,7 @@ class Job:
         if len(tickets) == 1:  # most messages: no generator for them
             t = tickets[0]
             parts: tuple[PartResult, ...] = (
-                _new_record(PartResult, (1, t.message_id, t.command_status, t.session)),
+                new_record(PartResult, (1, t.message_id, t.command_status, t.session)),
             )
         else:
             parts = tuple(
@@ -248,7 +249,7 @@ class Job:
                 ]
             )
         decisive = tickets[self.verdict_part] if tickets else None
-        return _new_record(SubmitOutcome, (
+        return new_record(SubmitOutcome, (
             kind,
             self.request.key,
             parts,
@@ -257,11 +258,6 @@ class Job:
             self.attempts,
             reason or self.reason,
         ))
-
-
-# A NamedTuple's own __new__ is Python code; tuple.__new__ builds the same record from all its
-# fields, in order, 0.4 µs sooner.
-_new_record: Final = tuple.__new__
 
 
 @functools.lru_cache(maxsize=64)
