@@ -108,23 +108,24 @@ def _render(fields: Fields, depth: int) -> str:
 class RequestSpacer:
     """Starts requests at least `(1 + margin) / per_second` clock seconds apart.
 
-    Each caller reserves the next free start time under a lock and then sleeps until it, so
-    concurrent callers queue up in order without holding the lock while they wait.
+    Callers take turns in order (the lock is fair) and each holds the lock through its wait:
+    the next start counts from the moment the previous one really started. Reserving start
+    times ahead instead let every caller whose time had passed go at once when the event loop
+    woke them late (a loop busy for a moment), a burst the provider refuses.
     """
 
     def __init__(self, clock: Clock, per_second: float, margin: float = RATE_SAFETY_MARGIN) -> None:
         self._clock = clock
         self._interval = (1.0 + margin) / per_second
-        self._next_start = float("-inf")
+        self._last_start = float("-inf")
         self._lock = asyncio.Lock()
 
     async def wait_turn(self) -> None:
         async with self._lock:
-            now = self._clock.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
-        if start > now:
-            await self._clock.sleep(start - now)
+            wait = self._last_start + self._interval - self._clock.monotonic()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            self._last_start = self._clock.monotonic()
 
 
 class _DevinoSoapSender(DevinoSenderBase):
