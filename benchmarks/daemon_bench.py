@@ -441,30 +441,41 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
 # What profiling found (py-spy on the daemon, pg_stat_statements and EXPLAIN on the database,
 # during development); kept with the figures so a reader knows where the time goes.
 FINDINGS = """\
-Where the time goes (py-spy on the daemon and the simulator, pg_stat_statements and EXPLAIN
-on the database, 30,000-60,000-message runs of this benchmark):
+Where the time goes (py-spy on the daemon and the simulator, pg_stat_statements, perf and
+the store driven alone, 60,000-100,000-message runs of this benchmark):
 
-- Database, per message: three new versions of the outbox row (claim, submitted, final),
-  each non-HOT because `status` is in the partial indexes' predicates, so each adds a
-  primary-key entry (3.6-4.6 WAL records per update); the part's insert (an INSERT ... ON
-  CONFLICT: a speculative insertion, 4 WAL records) and its receipt update (HOT); the row lock
-  the receipts statement takes, in id order, before it finishes one-part messages (a WAL
-  record per row). Statement time per message: receipts ~40 µs, `mark_submitted` ~39 µs,
-  claim ~22 µs, the producers' COPY ~7 µs. That is now the largest of the three processes.
-- Daemon, per message: asyncpg's protocol and argument encoding ~15 % (a Python-level
-  collections.abc check on every array element, ~3 %), receipts (decode, parse, record)
-  ~15 %, the event loop and socket writes ~9 %, sending (validate, split, encode, the pool's
-  job) ~15 %; no single function above 6 %.
-- The ceiling with this design: about 260 µs of CPU per message across the three processes,
-  so two cores at 100 % carry about 7,600 messages/s. 10,000/s needs 200 µs for all three.
-  Where the rest would come from: fewer row versions per message (the per-message state out
-  of the outbox's partial-index predicates, e.g. the queue and the leases in narrow tables of
-  their own, so that the outbox's own updates can be HOT), one composite-typed array per
-  batch statement instead of 7-8 parallel arrays (asyncpg checks a row 3 times, each array
-  element once or twice), a batch-level path through the daemon's sender and result sinks,
-  and in production the SMSC not sharing the cores.
+- Database, now over half of the CPU: per message three new versions of the outbox row
+  (claim, submitted, final), none HOT since the claim index's predicate names `status`; the
+  part's insert and its receipt update (HOT); the claim's and the receipts' row locks; 14-17
+  WAL records. Its profile is flat (b-tree search, WAL insertion, tuple forming). Measured
+  and left: dropping the lease, submitted and error indexes (an upper bound of moving the
+  per-message state out of the outbox) saved about 5 µs and still left no update HOT; the
+  receipts' row lock, the part's ON CONFLICT and autovacuum each within the ±5 µs noise.
+- Daemon: no single function above 5 %; asyncpg, the event loop and socket writes are most
+  of what is left outside our code.
+- The ceiling: about 205 µs of CPU per message across the three processes, so two cores carry
+  about 9,000 messages/s at best; 10,000/s needs about 190 µs.
 
-What changed in the latest round (before: 5,099 messages/s; daemon 146, PostgreSQL 106,
+What changed in the latest round (before: 6,268 messages/s; daemon 117, PostgreSQL 110,
+simulator 44 µs per message):
+
+- Batch statements take each column as one packed text value (dispatcher/outbox/packing.py,
+  split by `string_to_array` in PostgreSQL) instead of an array asyncpg checks and encodes
+  element by element: 4.2 -> 0.6 µs of daemon CPU per row of five columns.
+- The store's pool hands connections back without asyncpg's reset query (one round trip per
+  store call, also on the way from a claim to the wire).
+- Outbox fillfactor 50 (migration 0005): a row's new versions mostly stay on its page; store
+  alone 88-92 -> 81-83 µs of PostgreSQL CPU per message.
+- Daemon: a finished job lets go of its tickets, so a message is freed by reference counting
+  instead of being cyclic garbage (about 5 µs); receipts read only id, state, err and text;
+  the usual row validated in one expression; a submit_sm_resp read for its message_id only;
+  per-message records built with tuple.__new__; per-(account, state) lookups cached:
+  117 -> 72-75 µs.
+- Simulator: receipts built at submit but for the done date, one write per tick per account,
+  a receipt timer of at least 1 ms (a shorter one spun the loop), tries counted only for
+  destinations a rule names: 44 -> 27-28 µs.
+
+Earlier round (before: 5,099 messages/s; daemon 146, PostgreSQL 106,
 simulator 70 µs per message):
 
 - Garbage collection (dispatcher/gc_tuning.py): start-up's objects frozen, generation 0 every
