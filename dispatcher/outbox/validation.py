@@ -183,6 +183,14 @@ def validate_message(
             message.id, message.route, message.channel, None, destination, body,
             message.priority, None, 1, message.client_ref, message.attempts,
         ))
+    return validate_rule_by_rule(message, max_parts=max_parts, split_method=split_method)
+
+
+def validate_rule_by_rule(
+    message: ClaimedMessage, *, max_parts: int, split_method: str = "udh"
+) -> ValidatedMessage:
+    """`validate_message` without its shortcut for the usual row: each rule in turn."""
+    destination, body = message.destination, message.body
     problems: list[str] = []
     source = validity = None
     parts = 0

@@ -12,11 +12,8 @@ from dispatcher.outbox.records import ClaimedMessage
 from dispatcher.outbox.validation import (
     InvalidMessage,
     ValidatedMessage,
-    check_source,
-    check_validity,
-    count_body_parts,
-    normalise_destination,
     validate_message,
+    validate_rule_by_rule,
 )
 from pdu.segmentation import count_parts
 
@@ -167,30 +164,10 @@ def test_the_valid_row_keeps_the_rest() -> None:
 
 def rule_by_rule(message: ClaimedMessage, max_parts: int) -> ValidatedMessage | str:
     """What the four rules say one at a time: the record, or the error text."""
-    problems: list[str] = []
-    destination, source, parts, validity = "", None, 0, None
     try:
-        destination = normalise_destination(message.destination)
+        return validate_rule_by_rule(message, max_parts=max_parts)
     except InvalidMessage as problem:
-        problems.append(str(problem))
-    try:
-        source = check_source(message.source)
-    except InvalidMessage as problem:
-        problems.append(str(problem))
-    try:
-        parts = count_body_parts(message.body, max_parts)
-    except InvalidMessage as problem:
-        problems.append(str(problem))
-    try:
-        validity = check_validity(message.validity)
-    except InvalidMessage as problem:
-        problems.append(str(problem))
-    if problems:
-        return "; ".join(problems)
-    return ValidatedMessage(
-        message.id, message.route, message.channel, source, destination, message.body or "",
-        message.priority, validity, parts, message.client_ref, message.attempts,
-    )
+        return str(problem)
 
 
 @given(
