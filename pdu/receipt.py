@@ -186,20 +186,25 @@ _NETWORK_ERROR_CODE: Final = Tag.NETWORK_ERROR_CODE
 _MESSAGE_PAYLOAD: Final = Tag.MESSAGE_PAYLOAD
 
 
+def _receipt_and_tlv_id(pdu: ShortMessagePdu | DataSm) -> tuple[bool, str | None]:
+    """Whether the PDU counts as a receipt (its esm_class says so, or it has a
+    receipted_message_id TLV), and that TLV's id."""
+    raw_tlv_id = pdu.tlvs.get(_RECEIPTED_MESSAGE_ID)
+    if raw_tlv_id is None:
+        return pdu.esm_class & ESM_TYPE_MASK in _RECEIPT_TYPES, None
+    return True, _receipted_message_id(raw_tlv_id)
+
+
 def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
     """The receipt a deliver_sm or data_sm carries, or None when it is not a receipt (an MO
     message, or nothing receipt-like in it). A PDU counts as a receipt when its esm_class says
     so or it has a receipted_message_id TLV. The receipted_message_id, message_state and
     network_error_code TLVs win over the text; the text fills in the rest. Never raises.
     """
+    is_receipt, tlv_id = _receipt_and_tlv_id(pdu)
+    if not is_receipt:
+        return None
     tlvs = pdu.tlvs
-    raw_tlv_id = tlvs.get(_RECEIPTED_MESSAGE_ID)
-    if raw_tlv_id is None:
-        if pdu.esm_class & ESM_TYPE_MASK not in _RECEIPT_TYPES:
-            return None
-        tlv_id = None
-    else:
-        tlv_id = _receipted_message_id(raw_tlv_id)
     body = _body(pdu)
     draft = _read_text(decode_text(body, pdu.data_coding)) if body else None
     tlv_state = _message_state(tlvs.get(_MESSAGE_STATE))
@@ -221,14 +226,10 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
 def receipt_outcome_from_pdu(pdu: ShortMessagePdu | DataSm) -> ReceiptOutcome | None:
     """The message_id, state, error and text that `receipt_from_pdu(pdu)` gives, without
     reading the rest; None when that gives None. Never raises."""
+    is_receipt, tlv_id = _receipt_and_tlv_id(pdu)
+    if not is_receipt:
+        return None
     tlvs = pdu.tlvs
-    raw_tlv_id = tlvs.get(_RECEIPTED_MESSAGE_ID)
-    if raw_tlv_id is None:
-        if pdu.esm_class & ESM_TYPE_MASK not in _RECEIPT_TYPES:
-            return None
-        tlv_id = None
-    else:
-        tlv_id = _receipted_message_id(raw_tlv_id)
     body = _body(pdu)
     raw_state = tlvs.get(_MESSAGE_STATE)
     # the one-octet TLV (SMPP 3.4 §5.3.2.35) read here: this runs for every receipt
