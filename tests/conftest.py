@@ -24,6 +24,7 @@ import pytest
 from dispatcher.outbox.migrate import migrate
 from dispatcher.pg.admin import create_database, drop_database
 from dispatcher.pg.embedded import EmbeddedPostgres
+from tests.compiled_build import MODULE_LIST, ROOT, stale_extensions
 
 # the HTTP fixtures (serve, closing, closed_port_url, a scaled clock) for every area
 pytest_plugins = ["tests.http_servers"]
@@ -31,6 +32,13 @@ pytest_plugins = ["tests.http_servers"]
 T = TypeVar("T")
 _database_numbers = itertools.count(1)
 _MIGRATED_TEMPLATE = "smpp_dispatcher_migrated_template"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stale = stale_extensions(ROOT, MODULE_LIST)
+    if stale:
+        pytest.exit("stale compiled modules (run `make test`, which rebuilds them):\n"
+                    + "\n".join(stale), returncode=2)
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
