@@ -441,22 +441,48 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
 # What profiling found (py-spy on the daemon, pg_stat_statements and EXPLAIN on the database,
 # during development); kept with the figures so a reader knows where the time goes.
 FINDINGS = """\
-Where the time goes (py-spy on the daemon and the simulator, pg_stat_statements, perf and
-the store driven alone, 60,000-100,000-message runs of this benchmark):
+Where the time goes (py-spy and perf on the daemon, pg_stat_statements, the store driven
+alone, 60,000-100,000-message runs of this benchmark):
 
-- Database, now over half of the CPU: per message three new versions of the outbox row
+- Database, now almost 60 % of the CPU: per message three new versions of the outbox row
   (claim, submitted, final), none HOT since the claim index's predicate names `status`; the
   part's insert and its receipt update (HOT); the claim's and the receipts' row locks; 14-17
   WAL records. Its profile is flat (b-tree search, WAL insertion, tuple forming). Measured
   and left: dropping the lease, submitted and error indexes (an upper bound of moving the
   per-message state out of the outbox) saved about 5 µs and still left no update HOT; the
-  receipts' row lock, the part's ON CONFLICT and autovacuum each within the ±5 µs noise.
-- Daemon: no single function above 5 %; asyncpg, the event loop and socket writes are most
-  of what is left outside our code.
-- The ceiling: about 205 µs of CPU per message across the three processes, so two cores carry
-  about 9,000 messages/s at best; 10,000/s needs about 190 µs.
+  receipts' row lock, the part's ON CONFLICT and autovacuum each within the ±5 µs noise;
+  shared_buffers 1 GB and wal_buffers 64 MB: no change.
+- Daemon: with the hot path compiled, the interpreter's share is the uncompiled rest (the
+  runner's dispatch, the outbox statements' Python side, receipt text parsing, text encoding)
+  and asyncpg; perf puts 10 % of its samples in the compiled module and the rest spread over
+  CPython's allocator, tuple handling and the eval loop. py-spy sees only interpreted
+  frames: the compiled functions' time shows up in the interpreted caller (or the event loop).
+- The end of a run: the receipt writer runs behind the wire (its batches wait for the parts
+  writer, twice per batch), so once everything is sent its last 5,000-receipt batches run
+  on one database connection for about 2 s while the other core is mostly idle. Tried and
+  dropped, none of them a measured gain: holding claims back while results wait to be
+  written (a bound of 1,000 or 3,000 unwritten results cost 15 % and 8 % of throughput: the
+  backlog is what keeps both cores busy); receipts split over two writers by message id;
+  receipts written as soon as their own parts are (the end shrank to 0.8 s, but both writers
+  then ran at their 5,000-item cap and the sending slowed by as much).
+- The ceiling: about 180 µs of CPU per message across the three processes, so two fully busy
+  cores carry about 11,000 messages/s; runs reach 85-90 % of that. On this shared machine
+  the same code measured 8,900-10,075 messages/s within one hour.
 
-What changed in the latest round (before: 6,268 messages/s; daemon 117, PostgreSQL 110,
+What changed in the latest round (before: 8,417 messages/s; daemon 74, PostgreSQL 103,
+simulator 28 µs per message; in paired runs the old code did 8,242-8,787 beside the new
+code's 9,431-9,876):
+
+- The modules every message passes through are compiled with mypyc (mypyc-modules.txt,
+  setup.py): segmentation, validation and packing, the SMPP engine (window, job, session,
+  pool), the daemon's sender, inbound handler and batch writer, the fast metrics, and the
+  simulator's session, receipts, message centre and due queue. Daemon 72-76 -> 51-53 µs,
+  simulator 27-28 -> 20-21 µs per message (paired runs, 100,000 messages). Left
+  interpreted, with the reasons in setup.py: the public encode API (slower compiled for
+  interpreted callers), the receipt parser, the PDU dataclasses, and the runner and outbox
+  statements (1-2 µs more, and a crash in one test run of four with them compiled).
+
+Earlier round (before: 6,268 messages/s; daemon 117, PostgreSQL 110,
 simulator 44 µs per message):
 
 - Batch statements take each column as one packed text value (dispatcher/outbox/packing.py,

@@ -279,6 +279,10 @@ def section(results: list[Result], command: str) -> str:
         "measured its engine at about 30,000 msg/s on a machine about 2.7x faster than this "
         "one (see the Codec section): engine for engine the gain is nearer 3x (not measured "
         "here).",
+        "- The engine's modules (dispatcher/smpp window, job, session and pool) and the "
+        "simulator's session are compiled with mypyc (mypyc-modules.txt). Interpreted, the "
+        "same code measured 46,818 submit_sm/s with 4 sessions x window 100 and 20 µs of "
+        "client CPU per message at windows of 10 and more.",
     ]
     return (
         "## Engine\n\n"
