@@ -1,18 +1,20 @@
 """Daemon benchmark: outbox -> SMSC -> receipt -> final status in PostgreSQL, end to end.
 
     .venv/bin/python -m benchmarks.daemon_bench [--messages 100000] [--latency-rows 200]
+                                                [--receipt-delay 0.05]
 
 What runs, each in its own process: an embedded PostgreSQL with its durable settings (fsync,
 full-page writes and synchronous_commit on: every commit waits for its WAL flush), the
 daemon exactly as systemd runs it (`python -m dispatcher run --config FILE`, log level info
 to a file) and the SMSC simulator.
 
-1. Throughput. The simulator runs as `smsc-sim --no-record` with receipts after
-   RECEIPT_DELAY_SECONDS. `--messages` rows (mostly single-part Latin, some Cyrillic, some
+1. Throughput. The simulator runs as `smsc-sim --no-record` with receipts `--receipt-delay`
+   seconds after each part (RECEIPT_DELAY_SECONDS by default). `--messages` rows (mostly single-part Latin, some Cyrillic, some
    multipart; see `message_mix`) go into the outbox with one COPY. The clock starts when the
    COPY has committed (no row is visible to the daemon before) and stops at the latest
    `done_at` once every row is final: every message was claimed, validated, split, submitted,
-   answered, written `submitted` with its parts, and its receipts matched and rolled up.
+   answered, written `submitted` with its parts (or final at once, when its receipt came
+   in time to be written with them), and its receipts matched and rolled up.
    CPU per message is read from /proc for the daemon process, for PostgreSQL (the postmaster
    and all its backends, finished ones included) and for the simulator.
 2. Latency. A new daemon, idle, against a simulator with recording on that runs in this
@@ -239,6 +241,7 @@ class Throughput:
     messages: int
     final: int
     delivered: int
+    final_with_acceptance: int  # final in the transaction that recorded the acceptance
     parts: int
     copy_seconds: float
     submit_seconds: float  # COPY commit to the last `submitted_at`
@@ -282,13 +285,13 @@ def cpu_readings(daemon_pid: int, server: EmbeddedPostgres, sim_pid: int) -> lis
 
 
 async def measure_throughput(
-    server: EmbeddedPostgres, dsn: str, workdir: Path, messages: int
+    server: EmbeddedPostgres, dsn: str, workdir: Path, messages: int, receipt_delay: float
 ) -> Throughput:
     rows = message_mix(messages)
     connection = await asyncpg.connect(dsn)
     try:
         with simulator_process(SYSTEM_ID, PASSWORD, "--no-record", "--receipt-delay",
-                               str(RECEIPT_DELAY_SECONDS)) as (sim_port, sim_pid):
+                               str(receipt_delay)) as (sim_port, sim_pid):
             daemon = DaemonProcess(workdir, dsn, sim_port, "throughput")
             await daemon.start()
             try:
@@ -309,6 +312,10 @@ async def measure_throughput(
         last_submit, last_done = await connection.fetchrow(_LAST)
         statuses = dict(await connection.fetch("SELECT status, count(*) FROM outbox GROUP BY 1"))
         parts = await connection.fetchval("SELECT count(*) FROM dispatcher_part")
+        # one transaction stamps both with the same now(): the receipt was written with its
+        # part (results.fold_receipts), or right after it in the same batch
+        with_acceptance = await connection.fetchval(
+            "SELECT count(*) FROM outbox WHERE done_at = submitted_at")
     finally:
         await connection.close()
     timed_out = time.time() - started
@@ -317,6 +324,7 @@ async def measure_throughput(
         messages=messages,
         final=sum(count for status, count in statuses.items() if status not in NOT_FINAL),
         delivered=statuses.get("delivered", 0),
+        final_with_acceptance=with_acceptance,
         parts=parts,
         copy_seconds=started - copy_started,
         submit_seconds=float(last_submit) - started if last_submit else timed_out,
@@ -327,9 +335,9 @@ async def measure_throughput(
     )
 
 
-async def measure_latency(dsn: str, workdir: Path, count: int) -> Latency:
+async def measure_latency(dsn: str, workdir: Path, count: int, receipt_delay: float) -> Latency:
     sim = SmscSimulator(
-        SimConfig(credentials={SYSTEM_ID: PASSWORD}, receipt_delay=RECEIPT_DELAY_SECONDS),
+        SimConfig(credentials={SYSTEM_ID: PASSWORD}, receipt_delay=receipt_delay),
         clock=SystemClock(),
     )
     await sim.start(host="127.0.0.1", port=0)
@@ -388,6 +396,8 @@ def table(t: Throughput, latency: Latency) -> str:
         "|---|---:|",
         f"| messages final / added | {t.final:,} / {t.messages:,} |",
         f"| of them delivered (receipt matched) | {t.delivered:,} |",
+        f"| of them final in the transaction that recorded their acceptance "
+        f"| {t.final_with_acceptance:,} |",
         f"| SMS parts submitted | {t.parts:,} |",
         f"| seconds, COPY commit to the last submit recorded | {t.submit_seconds:.2f} |",
         f"| seconds, COPY commit to the last final status | {t.seconds:.2f} |",
@@ -405,7 +415,10 @@ def table(t: Throughput, latency: Latency) -> str:
     ])  # fmt: skip
 
 
-def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, float]) -> str:
+def section(
+    t: Throughput, latency: Latency, command: str, loads: tuple[float, float],
+    receipt_delay: float,
+) -> str:
     cores = os.cpu_count() or 1
     mix = ", ".join(f"{share:.0%} {kind.replace('_', ' ')}" for kind, share in MESSAGE_MIX.items())
     verdicts = [
@@ -426,7 +439,7 @@ def section(t: Throughput, latency: Latency, command: str, loads: tuple[float, f
         "PostgreSQL with its durable settings (fsync, full_page_writes and synchronous_commit "
         "on), the daemon as systemd runs it (`python -m dispatcher run`, log level info, "
         f"{len(BINDS)} trx binds, window {WINDOW}, every other key at its default) and the SMSC "
-        f"simulator (`smsc-sim --no-record`, a receipt {RECEIPT_DELAY_SECONDS * 1000:.0f} ms "
+        f"simulator (`smsc-sim --no-record`, a receipt {receipt_delay * 1000:.0f} ms "
         f"after each part). Rows: {mix}, added with one COPY; the clock runs from the COPY's "
         "commit to the latest `done_at` once every row is final. CPU is read from /proc "
         "(PostgreSQL: the postmaster and all its backends, autovacuum included). Latency: "
@@ -444,32 +457,46 @@ FINDINGS = """\
 Where the time goes (py-spy and perf on the daemon, pg_stat_statements, the store driven
 alone, 60,000-100,000-message runs of this benchmark):
 
-- Database, now almost 60 % of the CPU: per message three new versions of the outbox row
-  (claim, submitted, final), none HOT since the claim index's predicate names `status`; the
-  part's insert and its receipt update (HOT); the claim's and the receipts' row locks; 14-17
-  WAL records. Its profile is flat (b-tree search, WAL insertion, tuple forming). Measured
-  and left: dropping the lease, submitted and error indexes (an upper bound of moving the
-  per-message state out of the outbox) saved about 5 µs and still left no update HOT; the
-  receipts' row lock, the part's ON CONFLICT and autovacuum each within the ±5 µs noise;
-  shared_buffers 1 GB and wal_buffers 64 MB: no change.
+- Database, still the largest share: per message the claim's version of the outbox row and
+  its final one, plus a `submitted` version in between for a message whose receipt was not
+  written with its acceptance (with receipts 50 ms after the submit, about one in five: the
+  receipts that reach the daemon after their part's batch was taken); the part's insert; for
+  those receipts written later, the part's update (HOT), the row's lock and update. None of
+  the outbox row's versions is HOT, since the claim index's predicate names `status`. Its
+  profile is flat (b-tree search, WAL insertion, tuple forming). Measured and left: dropping
+  the lease, submitted and error indexes (an upper bound of moving the per-message state out
+  of the outbox) saved about 5 µs and still left no update HOT; the receipts' row lock, the
+  part's ON CONFLICT and autovacuum each within the ±5 µs noise; shared_buffers 1 GB and
+  wal_buffers 64 MB: no change.
 - Daemon: with the hot path compiled, the interpreter's share is the uncompiled rest (the
   runner's dispatch, the outbox statements' Python side, receipt text parsing, text encoding)
   and asyncpg; perf puts 10 % of its samples in the compiled module and the rest spread over
   CPython's allocator, tuple handling and the eval loop. py-spy sees only interpreted
   frames: the compiled functions' time shows up in the interpreted caller (or the event loop).
-- The end of a run: the receipt writer runs behind the wire (its batches wait for the parts
-  writer, twice per batch), so once everything is sent its last 5,000-receipt batches run
-  on one database connection for about 2 s while the other core is mostly idle. Tried and
-  dropped, none of them a measured gain: holding claims back while results wait to be
-  written (a bound of 1,000 or 3,000 unwritten results cost 15 % and 8 % of throughput: the
-  backlog is what keeps both cores busy); receipts split over two writers by message id;
-  receipts written as soon as their own parts are (the end shrank to 0.8 s, but both writers
-  then ran at their 5,000-item cap and the sending slowed by as much).
-- The ceiling: about 180 µs of CPU per message across the three processes, so two fully busy
-  cores carry about 11,000 messages/s; runs reach 85-90 % of that. On this shared machine
-  the same code measured 8,900-10,075 messages/s within one hour.
+- What the figure depends on: how many receipts come in time to be written with their
+  acceptance. At `--receipt-delay 0.05` most do, because a results batch at full speed takes
+  a few hundred milliseconds to write and the next one gathers meanwhile; with receipts
+  seconds after the submit (as on real networks) few do, every message costs the three
+  outbox versions again, and the figure falls back toward the previous round's.
+- The ceiling: the CPU of the three processes per message (the table), shared by two cores.
+  On this shared machine the same code measured 5,500 and 9,500 messages/s on two days.
 
-What changed in the latest round (before: 8,417 messages/s; daemon 74, PostgreSQL 103,
+What changed in the latest round (paired 100,000-message runs on a slower day, old then new
+code, twice: 5,465 / 6,819 and 5,551 / 6,895 messages/s; PostgreSQL 176-181 -> 130 µs per
+message, daemon and simulator unchanged):
+
+- Acceptances (submit_sm_resp) and receipts go through one batch writer and one transaction
+  (`OutboxStore.record_results`), in the order they came. A receipt whose part is in the same
+  batch is written in the part's insert (`results.fold_receipts`), and a message of one part
+  takes its final status in the UPDATE that would have made it `submitted`: no `submitted`
+  version of the row, and no receipt lookup, part update, row lock or second update. 80 % of
+  the receipts were written that way in this benchmark (batches of about 2,500 messages).
+  Every row ends as it would have with the two written in separate batches
+  (tests/outbox/test_results_with_receipts.py compares both ways). Gone with it: the receipt
+  writer that waited for the parts writer (`BatchWriter(after=...)`), and the 2 s at the end
+  of a run when the receipts' backlog was written on one core.
+
+Earlier round (before: 8,417 messages/s; daemon 74, PostgreSQL 103,
 simulator 28 µs per message; in paired runs the old code did 8,242-8,787 beside the new
 code's 9,431-9,876):
 
@@ -566,9 +593,10 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> tuple[Throughput, 
             await migrate(connection)
         finally:
             await connection.close()
-        throughput = await measure_throughput(server, dsn, workdir, args.messages)
+        throughput = await measure_throughput(server, dsn, workdir, args.messages,
+                                              args.receipt_delay)
         print(f"throughput: {throughput.rate:,.0f} messages/s; now the latency", flush=True)
-        latency = await measure_latency(dsn, workdir, args.latency_rows)
+        latency = await measure_latency(dsn, workdir, args.latency_rows, args.receipt_delay)
     finally:
         await asyncio.to_thread(server.cleanup)
     return throughput, latency
@@ -578,6 +606,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--latency-rows", type=int, default=200)
+    parser.add_argument("--receipt-delay", type=float, default=RECEIPT_DELAY_SECONDS,
+                        help="seconds from a part's submit to its receipt at the simulator")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     command = ".venv/bin/python -m benchmarks.daemon_bench " + " ".join(
@@ -594,7 +624,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads = (load_before, os.getloadavg()[0])
     print(table(throughput, latency))
     if not args.no_write:
-        write_results_section("Daemon", section(throughput, latency, command.strip(), loads))
+        write_results_section("Daemon", section(throughput, latency, command.strip(), loads,
+                                                    args.receipt_delay))
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -6,19 +6,13 @@ as the previous write has finished, everything gathered since then goes in the n
 under load batches grow by themselves, and an idle daemon writes a single result within one
 loop tick). The write function is the store's, which retries through database outages: items
 are never dropped, they wait in memory.
-
-A writer built with `after=other` writes a batch only once `other` has written everything it
-was given before that batch was taken. Receipts use it to follow the parts they belong to: a
-receipt normally comes after its submit_sm_resp, whose parts were given to the parts writer
-then, so they are in the database before the receipt is written, and the receipt is matched
-at once instead of taking the detour through the pending-receipt table.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -37,28 +31,21 @@ class BatchWriter(Generic[T]):
         *,
         metrics: Metrics | None = None,
         max_batch: int = 5000,
-        after: BatchWriter[Any] | None = None,
     ) -> None:
         self.name = name
         self._write = write
         self._metrics = metrics
         self._max_batch = max_batch
-        self._after = after
         self._items: list[T] = []
-        self._added = 0  # items ever added
-        self._handled = 0  # items ever handed to the write function and returned from it
-        self._batch_done = asyncio.Event()  # replaced by a fresh one after each batch
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._closing = False
         self._stored: asyncio.Future[None] | None = None  # see `stored()`
 
     def add(self, item: T) -> None:
         items = self._items
         items.append(item)
-        self._added += 1
         if len(items) == 1:
             # The first item since the writer took its last batch. With more, the writer was
             # woken already and is not idle; skipping the two Event calls matters at two items
@@ -69,7 +56,6 @@ class BatchWriter(Generic[T]):
     def extend(self, items: Sequence[T]) -> None:
         if items:
             self._items.extend(items)
-            self._added += len(items)
             self._idle.clear()
             self._wake.set()
 
@@ -92,24 +78,10 @@ class BatchWriter(Generic[T]):
             self._stored = asyncio.get_running_loop().create_future()
         return self._stored
 
-    @property
-    def added(self) -> int:
-        """Items ever added."""
-        return self._added
-
-    async def written_through(self, count: int) -> None:
-        """Return once the first `count` items ever added have been through the write
-        function (written, or logged as failed), or at once when this writer is not
-        running (nothing more would be written)."""
-        while self._handled < count and self._task is not None:
-            await self._batch_done.wait()
-
     async def close(self) -> None:
         """Write what is left, then stop."""
         await self.flush()
-        self._closing = True
         task, self._task = self._task, None
-        self._batch_done.set()  # writers waiting on this one see it stopped
         if self._stored is not None and not self._stored.done():
             self._stored.set_result(None)
         if task is not None:
@@ -126,8 +98,6 @@ class BatchWriter(Generic[T]):
                 stored = None
                 if not self._items:  # this batch holds every item its future stands for
                     stored, self._stored = self._stored, None
-                if self._after is not None:
-                    await self._after.written_through(self._after.added)
                 started = loop.time()
                 try:
                     await self._write(batch)
@@ -139,9 +109,6 @@ class BatchWriter(Generic[T]):
                     self._metrics.db_write_seconds.labels(self.name).observe(
                         loop.time() - started
                     )
-                self._handled += len(batch)
-                done, self._batch_done = self._batch_done, asyncio.Event()
-                done.set()
                 if stored is not None and not stored.done():
                     stored.set_result(None)
             self._idle.set()

@@ -24,7 +24,7 @@ from dispatcher.fast_metrics import CounterChild
 from dispatcher.metrics import Metrics
 from dispatcher.outbox.incoming import dedupe_key
 from dispatcher.outbox.receipt_states import status_for_state
-from dispatcher.outbox.records import IncomingMessage, ReceiptRecord
+from dispatcher.outbox.records import CorrelationRecord, IncomingMessage, ReceiptRecord
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.status import MessageStatus
 from pdu.fast_tuple import new_record
@@ -53,7 +53,7 @@ class InboundHandler:
         self,
         *,
         receipt_id_modes: Mapping[str, str],
-        receipts: BatchWriter[ReceiptRecord],
+        receipts: BatchWriter[CorrelationRecord],
         incoming: BatchWriter[IncomingMessage],
         metrics: Metrics,
         clock: Clock,

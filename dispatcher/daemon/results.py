@@ -7,10 +7,18 @@ route carried the message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dispatcher.daemon.batch_writer import BatchWriter
 from dispatcher.fast_metrics import CounterChild
 from dispatcher.metrics import Metrics
-from dispatcher.outbox.records import FinalResult, Release, Submission
+from dispatcher.outbox.records import (
+    CorrelationRecord,
+    FinalResult,
+    ReceiptRecord,
+    Release,
+    Submission,
+)
 from dispatcher.status import MessageStatus
 
 # A message put back after "in doubt" or "not sent" waits this long before its next claim, so
@@ -23,7 +31,7 @@ _SUBMITTED = MessageStatus.SUBMITTED.value
 class ResultSinks:
     def __init__(
         self,
-        submitted: BatchWriter[Submission],
+        submitted: BatchWriter[CorrelationRecord],
         final: BatchWriter[FinalResult],
         released: BatchWriter[Release],
         metrics: Metrics,
@@ -61,3 +69,17 @@ class ResultSinks:
         if counter is None:  # a labels() call per message would cost more than the inc()
             counter = self._counters[key] = self._metrics.messages.labels(*key)
         counter.inc()
+
+
+def split_correlation(
+    batch: Sequence[CorrelationRecord],
+) -> tuple[list[Submission], list[ReceiptRecord]]:
+    """A results batch as `OutboxStore.record_results` takes it."""
+    submissions: list[Submission] = []
+    receipts: list[ReceiptRecord] = []
+    for item in batch:
+        if isinstance(item, Submission):
+            submissions.append(item)
+        else:
+            receipts.append(item)
+    return submissions, receipts

@@ -26,7 +26,7 @@ from dispatcher.daemon.beyond_sms import BeyondSms
 from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
 from dispatcher.daemon.inbound import InboundHandler
 from dispatcher.daemon.providers import build_sender
-from dispatcher.daemon.results import ResultSinks
+from dispatcher.daemon.results import ResultSinks, split_correlation
 from dispatcher.daemon.slot_locks import SharedSlotGuard
 from dispatcher.daemon.smpp_sender import SmppRoute, SmppSender
 from dispatcher.daemon.status_refresh import StatusRefresh
@@ -36,12 +36,11 @@ from dispatcher.metrics import EngineMetrics, Metrics
 from dispatcher.outbox.notify import OutboxWaiter
 from dispatcher.outbox.records import (
     ClaimedMessage,
+    CorrelationRecord,
     FinalResult,
     IncomingMessage,
     InDoubtPolicy,
-    ReceiptRecord,
     Release,
-    Submission,
 )
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.outbox.validation import InvalidMessage, ValidatedMessage, validate_message
@@ -126,13 +125,13 @@ class Daemon:
                 name: account.receipt_id_format or account.message_id_format
                 for name, account in config.smpp.accounts.items()
             },
-            receipts=self.receipts,
+            receipts=self.results,
             incoming=self.incoming,
             metrics=self.metrics,
             clock=self.clock,
         )
         observer = EngineMetrics(self.metrics)
-        self._sinks = sinks = ResultSinks(self.submitted, self.final, self.released,
+        self._sinks = sinks = ResultSinks(self.results, self.final, self.released,
                                           self.metrics)
         self.fallback = fallback = FallbackDispatcher(
             {name: build_sender(name, provider, self.clock)
@@ -499,21 +498,22 @@ class Daemon:
         async def release(batch: Sequence[Release]) -> None:
             await store.release(daemon_id, batch)
 
-        self.submitted: BatchWriter[Submission] = BatchWriter(
-            "mark_submitted", store.mark_submitted, metrics=self.metrics)
+        async def record_results(batch: Sequence[CorrelationRecord]) -> None:
+            await store.record_results(*split_correlation(batch))
+
+        # Submissions and receipts through one writer: a receipt finds its part written
+        # before it or beside it in the same transaction (where a message of one part
+        # skips its `submitted` version).
+        self.results: BatchWriter[CorrelationRecord] = BatchWriter(
+            "record_results", record_results, metrics=self.metrics)
         self.final: BatchWriter[FinalResult] = BatchWriter(
             "finish", store.finish, metrics=self.metrics)
         self.released: BatchWriter[Release] = BatchWriter(
             "release", release, metrics=self.metrics)
-        self.receipts: BatchWriter[ReceiptRecord] = BatchWriter(
-            # after the parts they refer to, so a receipt rarely has to wait in the table
-            # of pending receipts for its part
-            "record_receipts", store.record_receipts, metrics=self.metrics,
-            after=self.submitted)
         self.incoming: BatchWriter[IncomingMessage] = BatchWriter(
             "store_incoming", store.store_incoming, metrics=self.metrics)
         self._writers: list[BatchWriter[object]] = [
-            self.submitted, self.final, self.released, self.receipts, self.incoming,  # type: ignore[list-item]
+            self.results, self.final, self.released, self.incoming,  # type: ignore[list-item]
         ]
         for writer in self._writers:
             writer.start()

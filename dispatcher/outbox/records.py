@@ -123,6 +123,11 @@ class ReceiptRecord(NamedTuple):
     text: str | None = None
 
 
+# What the daemon writes to `OutboxStore.record_results` through one writer, in the order
+# it came: a receipt then finds its part in the database, or beside it in the same batch.
+CorrelationRecord = Submission | ReceiptRecord
+
+
 def check_part_statuses(receipts: Sequence[ReceiptRecord]) -> None:
     for receipt in receipts:
         _check_part_status(receipt.status)

@@ -16,10 +16,10 @@ acknowledgement does. What a repeat costs, per method:
 - every other method: nothing (the second run finds the work done).
 
 Call order for one message: claim -> validate (reject the bad ones with `finish`) ->
-`mark_written` BEFORE writing the PDUs -> `mark_submitted` / `finish` / `release` from the
-responses -> receipts with `record_receipts`. Acknowledge a deliver_sm (receipt or MO) only
-after `record_receipts` / `store_incoming` returned, so a crash makes the SMSC deliver it again
-instead of losing it.
+`mark_written` BEFORE writing the PDUs -> `record_results` (submissions and receipts, in the
+order they came) / `finish` / `release` from the responses. Acknowledge a deliver_sm (receipt
+or MO) only after `record_results` / `store_incoming` returned, so a crash makes the SMSC
+deliver it again instead of losing it.
 """
 
 from __future__ import annotations
@@ -239,17 +239,26 @@ class OutboxStore:
 
     # -- results ---------------------------------------------------------------------------
 
-    async def mark_submitted(self, submissions: Sequence[Submission]) -> int:
-        """Rows accepted by a provider become `submitted` with their parts; receipts that
-        came early are applied in the same transaction. Returns how many messages those
-        early receipts made final."""
-        if not submissions:
-            return 0
+    async def record_results(
+        self, submissions: Sequence[Submission], batch: Sequence[ReceiptRecord]
+    ) -> ReceiptReport:
+        """Rows accepted by a provider become `submitted` with their parts, then receipts are
+        applied to their parts and messages (a message of one part whose receipt is in the
+        same batch becomes final at once); receipts for parts not recorded yet wait in the
+        pending table, and those that came early for these parts are applied. One
+        transaction."""
+        if not submissions and not batch:
+            return ReceiptReport(matched=0, pending=0, finalised=0)
         async with self._correlating:
             return await self._run(
-                "mark_submitted", lambda c: results.mark_submitted(c, submissions),
+                "record_results", lambda c: results.record_results(c, submissions, batch),
                 transaction=True,
             )
+
+    async def mark_submitted(self, submissions: Sequence[Submission]) -> int:
+        """`record_results` without receipts; returns how many messages receipts that came
+        early made final."""
+        return (await self.record_results(submissions, ())).finalised
 
     async def finish(self, final_results: Sequence[FinalResult]) -> set[int]:
         """Final statuses (rejected rows, provider refusals, out of attempts); rows already
@@ -261,15 +270,8 @@ class OutboxStore:
     # -- receipts and status queries -------------------------------------------------------
 
     async def record_receipts(self, batch: Sequence[ReceiptRecord]) -> ReceiptReport:
-        """Apply receipts to their parts and messages; receipts for parts not recorded yet
-        wait in the pending table."""
-        if not batch:
-            return ReceiptReport(matched=0, pending=0, finalised=0)
-        async with self._correlating:
-            return await self._run(
-                "record_receipts", lambda c: receipts.record_receipts(c, batch),
-                transaction=True,
-            )
+        """`record_results` without submissions."""
+        return await self.record_results((), batch)
 
     async def record_part_outcomes(self, outcomes: Sequence[PartOutcome]) -> int:
         """Apply answers to status queries (query_sm, HTTP status calls); returns how many

@@ -123,7 +123,7 @@ async def test_writes_cost_the_same_statements_whatever_the_batch(
 
     db.add_query_logger(log_ours)
     async with db.transaction():
-        await results.mark_submitted(db, [submission(i, str(i), f"{i}b") for i in ids])
+        await results.record_results(db, [submission(i, str(i), f"{i}b") for i in ids], [])
     await asyncio.sleep(0)  # query loggers run as loop callbacks
     assert len(statements) == 1  # rows, their parts and early receipts in one statement
     statements.clear()
