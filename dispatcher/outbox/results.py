@@ -43,35 +43,51 @@ from dispatcher.status import MessageStatus
 # more: when the planner used that as the filter of a nested loop, every row was compared with
 # the whole array (a receipt batch of 3,000 took half a second instead of 0.1).
 _MARK_SUBMITTED = f"""
-WITH submitted AS (
+WITH receipt AS (
+    SELECT * FROM unnest({numbers_sql(5, 'bigint')}, {numbers_sql(6, 'smallint')},
+                         {texts_sql(7)}, {texts_sql(8)}, {texts_sql(9)}, {texts_sql(10)},
+                         {texts_sql(11)}::timestamptz[])
+        AS r(outbox_id, part_index, status, state, error_code, text, at)
+),
+-- a message of one part with a final receipt: the outcome `receipts.record_receipts` gives
+-- it (delivered, or the part's failure with its code and text)
+message AS (
+    SELECT s.id, s.provider, s.segments, r.status AS final_status,
+           CASE WHEN r.status <> 'delivered' THEN r.error_code END AS error_code,
+           CASE WHEN r.status <> 'delivered' THEN coalesce(r.text, r.state, r.status)
+           END AS error_text
+    FROM unnest({numbers_sql(1, 'bigint')}, {texts_sql(2)}, {numbers_sql(3, 'int')},
+                {numbers_sql(4, 'int')})
+         AS s(id, provider, segments, parts_sent)
+    LEFT JOIN receipt AS r
+           ON r.outbox_id = s.id AND s.parts_sent = 1 AND r.status <> 'submitted'
+),
+submitted AS (
     UPDATE outbox AS o
-    SET status = coalesce(s.status, 'submitted'),
+    SET status = coalesce(m.final_status, 'submitted'),
         status_at = now(),
         submitted_at = now(),
-        done_at = CASE WHEN s.status IS NULL THEN o.done_at ELSE now() END,
-        provider = s.provider,
-        parts = s.segments,
-        error_code = s.error_code,
-        error_text = s.error_text,
+        done_at = CASE WHEN m.final_status IS NULL THEN o.done_at ELSE now() END,
+        provider = m.provider,
+        parts = m.segments,
+        error_code = m.error_code,
+        error_text = m.error_text,
         dispatcher_lease_owner = NULL,
         dispatcher_lease_until = NULL,
         dispatcher_written_at = NULL
-    FROM unnest({numbers_sql(1, 'bigint')}, {texts_sql(2)}, {numbers_sql(3, 'int')},
-                {texts_sql(4)}, {texts_sql(5)}, {texts_sql(6)})
-         AS s(id, provider, segments, status, error_code, error_text)
-    WHERE o.id = s.id AND o.status IN ('queued', 'sending')
+    FROM message AS m
+    WHERE o.id = m.id AND o.status IN ('queued', 'sending')
     RETURNING o.status
 ),
 recorded AS (
     INSERT INTO dispatcher_part (outbox_id, part_index, account, message_id, raw_message_id,
                                  status, receipt_state, receipt_error, receipt_text, receipt_at)
     SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id,
-           coalesce(p.status, 'submitted'), p.state, p.error_code, p.text, p.at
-    FROM unnest({numbers_sql(7, 'bigint')}, {numbers_sql(8, 'smallint')}, {texts_sql(9)},
-                {texts_sql(10)}, {texts_sql(11)}, {texts_sql(12)}, {texts_sql(13)},
-                {texts_sql(14)}, {texts_sql(15)}, {texts_sql(16)}::timestamptz[])
-         AS p(outbox_id, part_index, account, message_id, raw_message_id,
-              status, state, error_code, text, at)
+           coalesce(r.status, 'submitted'), r.state, r.error_code, r.text, r.at
+    FROM unnest({numbers_sql(12, 'bigint')}, {numbers_sql(13, 'smallint')}, {texts_sql(14)},
+                {texts_sql(15)}, {texts_sql(16)})
+         AS p(outbox_id, part_index, account, message_id, raw_message_id)
+    LEFT JOIN receipt AS r ON r.outbox_id = p.outbox_id AND r.part_index = p.part_index
     WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
     ON CONFLICT (outbox_id, part_index) DO UPDATE
     SET account = excluded.account,
@@ -135,23 +151,27 @@ def fold_receipts(
     twice keeps the rule for choosing the part."""
     if not receipts or not parts:
         return {}, list(receipts)
-    place_of: dict[tuple[str, str], PartKey | None] = {}
+    # by id alone (cheaper than an (account, id) tuple per part); the account is compared
+    # below, and the same id from two accounts in one batch is simply not folded
+    part_of: dict[str, tuple[PartKey, str] | None] = {}
     for place, part in parts.items():
-        key = (part.account, part.message_id)
-        place_of[key] = None if key in place_of else place
-    receipts_of: dict[tuple[str, str], int] = {}
-    for receipt in receipts:
-        key = (receipt.account, receipt.message_id)
-        receipts_of[key] = receipts_of.get(key, 0) + 1
+        message_id = part.message_id
+        part_of[message_id] = None if message_id in part_of else (place, part.account)
     folded: dict[PartKey, ReceiptRecord] = {}
     rest: list[ReceiptRecord] = []
     for receipt in receipts:
-        key = (receipt.account, receipt.message_id)
-        part_of_receipt = place_of.get(key)
-        if part_of_receipt is not None and receipts_of[key] == 1:
-            folded[part_of_receipt] = receipt
-        else:
+        found = part_of.get(receipt.message_id)
+        if found is None or found[1] != receipt.account:
             rest.append(receipt)
+            continue
+        place = found[0]
+        earlier = folded.pop(place, None)
+        if earlier is None:
+            folded[place] = receipt
+        else:  # a second receipt for the part: neither is folded, nor any later one
+            rest.append(earlier)
+            rest.append(receipt)
+            part_of[receipt.message_id] = None
     return folded, rest
 
 
@@ -185,63 +205,59 @@ async def _mark_submitted(
 ) -> int:
     """One statement, and more only for early or folded receipts that need a roll-up;
     returns how many messages became final."""
-    # A message of one part takes its receipt's final outcome as `receipts.record_receipts`
-    # gives it (delivered, or the part's failure with its code and text); a multipart message
-    # is rolled up once its parts are in.
-    single_outcomes: dict[int, ReceiptRecord] = {}
-    to_roll_up: set[int] = set()
-    for (outbox_id, _), receipt in folded.items():
-        if receipt.status != MessageStatus.SUBMITTED:
-            if len(by_id[outbox_id].parts) == 1:
-                single_outcomes[outbox_id] = receipt
-            else:
-                to_roll_up.add(outbox_id)
-    final_statuses: list[str | None] = []
-    error_codes: list[str | None] = []
-    error_texts: list[str | None] = []
-    for outbox_id in by_id:
-        outcome = single_outcomes.get(outbox_id)
-        failed = outcome is not None and outcome.status != MessageStatus.DELIVERED
-        final_statuses.append(outcome.status if outcome is not None else None)
-        error_codes.append(outcome.error_code if failed and outcome is not None else None)
-        error_texts.append(_failure_text(outcome) if failed and outcome is not None else None)
-    receipts = [folded.get(place) for place in parts]
+    if folded:
+        # the columns in one pass (a ReceiptRecord is a tuple of them); a batch's receipts
+        # mostly share a few arrival times, each formatted once
+        _, _, statuses, received_at, states, error_codes, texts = zip(
+            *folded.values(), strict=True)
+        formatted = {at: at.isoformat() for at in set(received_at)}
+        receipt_outbox_ids, receipt_part_indexes = zip(*folded, strict=True)
+    else:
+        statuses = received_at = states = error_codes = texts = ()
+        receipt_outbox_ids = receipt_part_indexes = ()
+        formatted = {}
+    # the columns by transposing the records (NamedTuples) in C, not one genexpr each
+    outbox_ids, providers, sent_parts, given_segments = zip(*by_id.values(), strict=True)
+    parts_sent = list(map(len, sent_parts))
+    segments = (parts_sent if given_segments.count(None) == len(given_segments) else
+                [given if given is not None else sent
+                 for given, sent in zip(given_segments, parts_sent, strict=True)])
+    part_outbox_ids, part_numbers = zip(*parts, strict=True)
+    _, accounts, message_ids, raw_message_ids = zip(*parts.values(), strict=True)
     rows = await connection.fetch(
         _MARK_SUBMITTED,
-        pack_numbers(by_id),
-        pack_texts([submission.provider for submission in by_id.values()]),
-        pack_numbers(
-            submission.segments if submission.segments is not None else len(submission.parts)
-            for submission in by_id.values()
-        ),
-        pack_texts(final_statuses),
+        pack_numbers(outbox_ids),
+        pack_texts(providers),
+        pack_numbers(segments),
+        pack_numbers(parts_sent),
+        pack_numbers(receipt_outbox_ids),
+        pack_numbers(receipt_part_indexes),
+        pack_texts(statuses),
+        pack_texts(states),
         pack_texts(error_codes),
-        pack_texts(error_texts),
-        pack_numbers(outbox_id for outbox_id, _ in parts),
-        pack_numbers(part_index for _, part_index in parts),
-        pack_texts([part.account for part in parts.values()]),
-        pack_texts([part.message_id for part in parts.values()]),
-        pack_texts([part.raw_message_id for part in parts.values()]),
-        pack_texts([r.status if r is not None else None for r in receipts]),
-        pack_texts([r.state if r is not None else None for r in receipts]),
-        pack_texts([r.error_code if r is not None else None for r in receipts]),
-        pack_texts([r.text if r is not None else None for r in receipts]),
-        pack_texts([r.received_at.isoformat() if r is not None else None for r in receipts]),
+        pack_texts(texts),
+        pack_texts([formatted[at] for at in received_at]),
+        pack_numbers(part_outbox_ids),
+        pack_numbers(part_numbers),
+        pack_texts(accounts),
+        pack_texts(message_ids),
+        pack_texts(raw_message_ids),
     )
     finalised: int = rows[0]["finished"]
     early = [outcome_from_pending(row) for row in rows if row["outbox_id"] is not None]
     # An early receipt for a part whose folded receipt was final changes nothing: a part's
     # first final outcome stays, as with receipts written one batch after another.
     finalised += await apply_outcomes(connection, early)
-    return finalised + await roll_up(connection, list(to_roll_up))
-
-
-def _failure_text(receipt: ReceiptRecord) -> str:
-    """The error_text of a message of one part that failed: as the receipts' statement
-    writes it (the receipt's text, else its state word, else the status)."""
-    if receipt.text is not None:
-        return receipt.text
-    return receipt.state if receipt.state is not None else str(receipt.status)
+    # multipart messages with a part made final here are rolled up like any others
+    to_roll_up = [
+        submission.outbox_id for submission in by_id.values()
+        if len(submission.parts) > 1 and any(
+            receipt.status != MessageStatus.SUBMITTED
+            for receipt in (folded.get((submission.outbox_id, part.part_index))
+                            for part in submission.parts)
+            if receipt is not None)
+    ]
+    return finalised + await roll_up(connection, to_roll_up)
 
 
 async def finish(connection: asyncpg.Connection, results: Sequence[FinalResult]) -> set[int]:
