@@ -9,12 +9,13 @@ daemon exactly as systemd runs it (`python -m dispatcher run --config FILE`, log
 to a file) and the SMSC simulator.
 
 1. Throughput. The simulator runs as `smsc-sim --no-record` with receipts `--receipt-delay`
-   seconds after each part (RECEIPT_DELAY_SECONDS by default). `--messages` rows (mostly single-part Latin, some Cyrillic, some
-   multipart; see `message_mix`) go into the outbox with one COPY. The clock starts when the
-   COPY has committed (no row is visible to the daemon before) and stops at the latest
-   `done_at` once every row is final: every message was claimed, validated, split, submitted,
-   answered, written `submitted` with its parts (or final at once, when its receipt came
-   in time to be written with them), and its receipts matched and rolled up.
+   seconds after each part (RECEIPT_DELAY_SECONDS by default). `--messages` rows (mostly
+   single-part Latin, some Cyrillic, some multipart; see `message_mix`) go into the outbox
+   with one COPY. The clock starts when the COPY has committed (no row is visible to the
+   daemon before) and stops at the latest `done_at` once every row is final: every message
+   was claimed, validated, split, submitted, answered, written `submitted` with its parts (or
+   final at once, when its receipt came in time to be written with them), and its receipts
+   matched and rolled up.
    CPU per message is read from /proc for the daemon process, for PostgreSQL (the postmaster
    and all its backends, finished ones included) and for the simulator.
 2. Latency. A new daemon, idle, against a simulator with recording on that runs in this
@@ -75,6 +76,8 @@ LATENCY_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.5
 START_TIMEOUT_SECONDS = 30.0
 NOT_FINAL = ("queued", "sending", "submitted")
+RATE_AIM = 10_000  # messages per second end to end (the issue's aim on this 2-core machine)
+LATENCY_AIM_MS = 10.0  # INSERT-to-wire p50
 LATENCY_BODY = "Your code is 4711. It expires in 5 minutes."
 
 
@@ -421,14 +424,20 @@ def section(
 ) -> str:
     cores = os.cpu_count() or 1
     mix = ", ".join(f"{share:.0%} {kind.replace('_', ' ')}" for kind, share in MESSAGE_MIX.items())
+    reached = t.rate >= RATE_AIM
     verdicts = [
-        f"- End to end: {t.rate:,.0f} messages/s (aim: 10,000). The three processes spent "
+        f"- End to end: {t.rate:,.0f} messages/s (aim: {RATE_AIM:,}: "
+        f"{'reached' if reached else 'not reached'}). The three processes spent "
         f"{t.total_cpu_us:.0f} µs of CPU per message, so {cores} free cores could carry at most "
         f"about {cores * 1e6 / max(t.total_cpu_us, 1):,.0f}/s with this code; the rest of the "
         "gap is other jobs' load on the shared cores and the waits of a pipeline whose every "
-        "step is a durable commit. The aim is not reached; see the ceiling below.",
+        "step is a durable commit. "
+        f"{t.final_with_acceptance / max(t.final, 1):.0%} of the messages became final in the "
+        "transaction that recorded their acceptance (their receipt came in time to be written "
+        "with it); see \"What the figure depends on\" below.",
         f"- INSERT-to-wire p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms (aim: p50 "
-        "under 10 ms).",
+        f"under {LATENCY_AIM_MS:g} ms: "
+        f"{'reached' if latency.p50_ms < LATENCY_AIM_MS else 'not reached'}).",
     ]
     return (
         "## Daemon\n\n"
