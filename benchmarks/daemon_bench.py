@@ -488,11 +488,17 @@ alone, 60,000-100,000-message runs of this benchmark):
   seconds after the submit (as on real networks) few do, every message costs the three
   outbox versions again, and the figure falls back toward the previous round's.
 - The ceiling: the CPU of the three processes per message (the table), shared by two cores.
-  On this shared machine the same code measured 5,500 and 9,500 messages/s on two days.
+  On this shared machine the same code measured 5,500 and 9,500 messages/s on two days:
+  compare figures measured side by side, not across days.
 
-What changed in the latest round (paired 100,000-message runs on a slower day, old then new
-code, twice: 5,465 / 6,819 and 5,551 / 6,895 messages/s; PostgreSQL 176-181 -> 130 µs per
-message, daemon and simulator unchanged):
+What changed in the latest round (paired 100,000-message runs, old then new code, twice:
+5,465 / 6,819 and 5,551 / 6,895 messages/s; PostgreSQL 176-181 -> 130 µs per message, daemon
+96-98 -> 92-100. The machine was much slower that day than on the day of the previous
+figure: the old code, which had recorded 9,489 messages/s, measured 5,465-5,584, and every
+process took 1.6-1.9 times the CPU per message, though the codec's single-process
+micro-benchmarks ran at their usual speed. With `--receipt-delay 2`, where no receipt comes
+in time to be written with its acceptance, the old code did 4,858 and the new 5,137: one
+transaction instead of two per batch):
 
 - Acceptances (submit_sm_resp) and receipts go through one batch writer and one transaction
   (`OutboxStore.record_results`), in the order they came. A receipt whose part is in the same
