@@ -14,8 +14,9 @@ from dispatcher.clock import ScaledClock, SystemClock
 from dispatcher.fallback.http import parse_xml
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
+from tests.http_servers import Serve
 
-from .conftest import LOGIN, PASSWORD, Serve, new_platform
+from .conftest import LOGIN, PASSWORD, new_platform
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP_HEADERS = {"Content-Type": "application/soap+xml; charset=utf-8"}

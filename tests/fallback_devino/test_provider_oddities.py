@@ -13,8 +13,9 @@ from dispatcher.fallback.base import OutgoingSms, SendOutcome
 from dispatcher.fallback.devino_base import DevinoSenderBase
 from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Sender
 from dispatcher.fallback.devino_soap import DevinoSoapV2Sender
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, RELAXED_TIMEOUT, Serve
+from .conftest import CREDENTIALS, RELAXED_TIMEOUT
 
 Closing = Callable[[DevinoSenderBase], DevinoSenderBase]
 

@@ -16,12 +16,12 @@ from dispatcher.fallback.devino_rest import DevinoRestV1Sender, DevinoRestV2Send
 from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 from dispatcher.status import MessageStatus
+from tests.http_servers import Serve
 
 from .conftest import (
     CREDENTIALS,
     LOGIN,
     RELAXED_TIMEOUT,
-    Serve,
     new_platform,
     poll_until_code,
     poll_until_final,

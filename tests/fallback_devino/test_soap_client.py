@@ -26,12 +26,12 @@ from dispatcher.fallback.devino_soap import (
 from dispatcher.provider_sim import devino_soap as soap_sim
 from dispatcher.provider_sim.devino_platform import DevinoPlatform
 from dispatcher.status import MessageStatus
+from tests.http_servers import Serve
 
 from .conftest import (
     CREDENTIALS,
     LOGIN,
     RELAXED_TIMEOUT,
-    Serve,
     new_platform,
     poll_until_final,
 )

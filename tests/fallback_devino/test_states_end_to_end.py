@@ -13,8 +13,9 @@ from dispatcher.fallback.devino_rest import DevinoRestV2Sender
 from dispatcher.fallback.devino_soap import DevinoSoapV2Sender
 from dispatcher.provider_sim import devino_rest as rest_sim
 from dispatcher.provider_sim import devino_soap as soap_sim
+from tests.http_servers import Serve
 
-from .conftest import CREDENTIALS, RELAXED_TIMEOUT, Serve, new_platform
+from .conftest import CREDENTIALS, RELAXED_TIMEOUT, new_platform
 from .test_codes import EXPECTED_STATUS
 
 

@@ -143,6 +143,24 @@ async def test_writes_cost_the_same_statements_whatever_the_batch(
     ) == batch
     assert await db.fetchval("SELECT count(*) FROM dispatcher_part") == 2 * batch
 
+    # one-part messages with their receipts in the same batch: still one statement
+    more = [r["id"] for r in await db.fetch(
+        "INSERT INTO outbox (destination, body) "
+        "SELECT '79031234567', 'm' || n FROM generate_series(1, $1::int) AS n RETURNING id",
+        batch)]
+    await asyncio.sleep(0)
+    statements.clear()
+    async with db.transaction():
+        report = await results.record_results(
+            db, [submission(i, f"one{i}") for i in more],
+            [receipt(f"one{i}", MessageStatus.DELIVERED) for i in more])
+    await asyncio.sleep(0)
+    assert len(statements) == 1
+    assert (report.matched, report.finalised) == (batch, batch)
+    assert await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE status = 'delivered'"
+    ) == 2 * batch
+
 
 async def test_stats_count_by_route_and_status_with_recent_errors(
     store: OutboxStore, db: asyncpg.Connection

@@ -4,12 +4,10 @@ batches."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from dispatcher.outbox import results
 from dispatcher.outbox.records import ReceiptRecord, Submission
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.status import MessageStatus
@@ -43,8 +41,8 @@ SCENARIOS: list[tuple[tuple[str, ...], list[Receipt]]] = [
 def batch_of(
     prefix: str, ids: list[int]
 ) -> tuple[list[Submission], list[ReceiptRecord]]:
-    submissions = []
-    receipts = []
+    submissions: list[Submission] = []
+    receipts: list[ReceiptRecord] = []
     for outbox_id, (part_ids, scenario_receipts) in zip(ids, SCENARIOS, strict=True):
         submissions.append(submission(outbox_id, *(prefix + part for part in part_ids)))
         receipts.extend(
@@ -58,7 +56,7 @@ def batch_of(
 async def outcomes(db: asyncpg.Connection, ids: list[int]) -> list[tuple[object, ...]]:
     """What a producer and the receipt correlation see of these rows, ids and times left out
     (parts by position)."""
-    seen = []
+    seen: list[tuple[object, ...]] = []
     for outbox_id in ids:
         row = await row_of(db, outbox_id)
         parts = await db.fetch(
@@ -149,27 +147,3 @@ async def test_a_receipt_for_a_part_of_a_later_batch_waits_and_is_applied_with_i
     report = await store.record_results([submission(outbox_id, "late")], [])
     assert report.finalised == 1
     assert [row[0] for row in await outcomes(db, [outbox_id])] == ["delivered"]
-
-
-async def test_one_statement_for_a_batch_of_one_part_messages_and_their_receipts(
-    db: asyncpg.Connection,
-) -> None:
-    await db.execute(
-        "INSERT INTO outbox (destination, body) "
-        "SELECT '79031234567', 'm' || n FROM generate_series(1, 500) AS n")
-    ids = [r["id"] for r in await db.fetch("SELECT id FROM outbox ORDER BY id")]
-    statements: list[str] = []
-
-    def log_ours(record: asyncpg.connection.LoggedQuery) -> None:
-        if "outbox" in record.query or "dispatcher_" in record.query:
-            statements.append(record.query)
-
-    db.add_query_logger(log_ours)
-    async with db.transaction():
-        report = await results.record_results(
-            db, [submission(i, str(i)) for i in ids],
-            [receipt(str(i), DELIVERED) for i in ids])
-    await asyncio.sleep(0)  # query loggers run as loop callbacks
-    assert len(statements) == 1
-    assert (report.matched, report.finalised) == (500, 500)
-    assert await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'delivered'") == 500

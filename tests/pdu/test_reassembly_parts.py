@@ -5,6 +5,7 @@ duplicates, expiry."""
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -42,10 +43,11 @@ def deliver(
     esm_class: int = 0,
     *,
     data_coding: int = 0,
-    tlvs: dict[int, bytes] | None = None,
+    tlvs: Mapping[int, bytes] | None = None,
 ) -> DeliverSm:
     sent = DeliverSm(
-        short_message=short_message, esm_class=esm_class, data_coding=data_coding, tlvs=tlvs or {}
+        short_message=short_message, esm_class=esm_class, data_coding=data_coding,
+        tlvs=dict(tlvs or {})
     )
     pdu = over_the_wire(sent)
     assert isinstance(pdu, DeliverSm)

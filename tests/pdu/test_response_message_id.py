@@ -16,10 +16,14 @@ ids = st.text(st.characters(min_codepoint=1, max_codepoint=255), max_size=64)
 
 
 @given(ids, st.sampled_from([SubmitSmResp, DataSmResp, DeliverSmResp]), st.booleans())
-def test_the_id_is_the_one_decode_reads(message_id: str, cls: type, with_tlv: bool) -> None:
+def test_the_id_is_the_one_decode_reads(
+    message_id: str, cls: type[SubmitSmResp | DataSmResp | DeliverSmResp], with_tlv: bool
+) -> None:
     tlvs = {Tag.ADDITIONAL_STATUS_INFO_TEXT: b"queued\x00"} if with_tlv else {}
     frame = encode(cls(message_id=message_id, tlvs=tlvs, sequence_number=9))
-    assert response_message_id(frame) == decode(frame).message_id == message_id
+    decoded = decode(frame)
+    assert isinstance(decoded, cls)
+    assert response_message_id(frame) == decoded.message_id == message_id
 
 
 def test_a_response_without_a_body_has_an_empty_id() -> None:

@@ -4,6 +4,7 @@ errors the codec gives for input it cannot read or values it cannot write."""
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 
@@ -146,7 +147,7 @@ def test_a_resp_with_a_body_on_an_error_status_decodes() -> None:
     "cls",
     [SubmitSmResp, DeliverSmResp, DataSmResp, SubmitMultiResp, BindReceiverResp],
 )
-def test_an_error_resp_with_an_empty_body_decodes_to_its_defaults(cls: type) -> None:
+def test_an_error_resp_with_an_empty_body_decodes_to_its_defaults(cls: type[Any]) -> None:
     pdu = decode(header(16, cls.command_id, CommandStatus.ESME_RINVDSTADR, 5))
     assert pdu == cls(sequence_number=5, command_status=CommandStatus.ESME_RINVDSTADR)
 
