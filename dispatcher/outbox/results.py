@@ -12,12 +12,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
-from dispatcher.outbox.receipts import (
-    apply_outcomes,
-    outcome_from_pending,
-    record_receipts,
-    roll_up,
-)
+from dispatcher.outbox.receipts import record_receipts, roll_up
 from dispatcher.outbox.records import (
     FinalResult,
     ReceiptRecord,
@@ -26,33 +21,53 @@ from dispatcher.outbox.records import (
     SubmittedPart,
     check_part_statuses,
 )
-from dispatcher.status import MessageStatus
 
-# One statement: the rows become submitted, their parts are recorded, and receipts that came
-# before the parts are taken out of the pending table (applied by the caller in the same
-# transaction). Parts are recorded even for a message that became final meanwhile, so its late
+# One statement: the rows become submitted and their parts are recorded, each part with its
+# receipt when one came in the same batch (see `fold_receipts`) or earlier and waited in the
+# pending table (taken out here). A message of one part with a final receipt takes its final
+# status at once: the row skips its `submitted` version, and the receipt its lookup, its part
+# update and its row's lock and update (about 40 % of the database's work per message when
+# receipts come within a batch). Several receipts for one part (a pending one and one in the
+# batch) are chosen between as `receipts._UPDATE_PARTS` does: the first final one, else the
+# latest. Parts are recorded even for a message that became final meanwhile, so its late
 # receipts are kept on the part. The same id recorded again (a retried batch) changes nothing;
-# a new id for a part (the message was sent again) replaces the old one.
-# A receipt written in the same batch as its part (see `fold_receipts`) goes into the part's
-# insert, and a message of one part takes its final status here at once: the row skips its
-# `submitted` version, and the receipt its lookup, its part update and its row's lock and
-# update (about 40 % of the database's work per message when receipts come within a batch).
+# a new id for a part (the message was sent again) replaces the old one. The statement returns
+# how many messages it made final and the multipart messages to roll up.
 # The batch statements here and in claims.py and receipts.py join the unnested arrays with
 # the table on its key, which the store's random_page_cost (store.py) has planned as one index
 # lookup per row at every size measured. They carry no `id = ANY($1)` beside the join any
 # more: when the planner used that as the filter of a nested loop, every row was compared with
 # the whole array (a receipt batch of 3,000 took half a second instead of 0.1).
 _MARK_SUBMITTED = f"""
-WITH receipt AS (
-    SELECT * FROM unnest({numbers_sql(5, 'bigint')}, {numbers_sql(6, 'smallint')},
-                         {texts_sql(7)}, {texts_sql(8)}, {texts_sql(9)}, {texts_sql(10)},
-                         {texts_sql(11)}::timestamptz[])
-        AS r(outbox_id, part_index, status, state, error_code, text, at)
+WITH part AS (
+    SELECT * FROM unnest({numbers_sql(12, 'bigint')}, {numbers_sql(13, 'smallint')},
+                         {texts_sql(14)}, {texts_sql(15)}, {texts_sql(16)})
+        AS p(outbox_id, part_index, account, message_id, raw_message_id)
+),
+early AS (
+    DELETE FROM dispatcher_pending_receipt AS r
+    USING part AS p
+    WHERE r.account = p.account AND r.message_id = p.message_id
+    RETURNING p.outbox_id, p.part_index, r.status, r.receipt_state AS state,
+              r.receipt_error AS error_code, r.receipt_text AS text, r.received_at AS at
+),
+receipt AS (
+    SELECT DISTINCT ON (outbox_id, part_index) *
+    FROM (
+        SELECT * FROM unnest({numbers_sql(5, 'bigint')}, {numbers_sql(6, 'smallint')},
+                             {texts_sql(7)}, {texts_sql(8)}, {texts_sql(9)}, {texts_sql(10)},
+                             {texts_sql(11)}::timestamptz[])
+            AS f(outbox_id, part_index, status, state, error_code, text, at)
+        UNION ALL
+        SELECT * FROM early
+    ) AS r
+    ORDER BY outbox_id, part_index, status <> 'submitted' DESC,
+             CASE WHEN status <> 'submitted' THEN at END ASC, at DESC
 ),
 -- a message of one part with a final receipt: the outcome `receipts.record_receipts` gives
 -- it (delivered, or the part's failure with its code and text)
 message AS (
-    SELECT s.id, s.provider, s.segments, r.status AS final_status,
+    SELECT s.id, s.provider, s.segments, s.parts_sent, r.status AS final_status,
            CASE WHEN r.status <> 'delivered' THEN r.error_code END AS error_code,
            CASE WHEN r.status <> 'delivered' THEN coalesce(r.text, r.state, r.status)
            END AS error_text
@@ -84,9 +99,7 @@ recorded AS (
                                  status, receipt_state, receipt_error, receipt_text, receipt_at)
     SELECT p.outbox_id, p.part_index, p.account, p.message_id, p.raw_message_id,
            coalesce(r.status, 'submitted'), r.state, r.error_code, r.text, r.at
-    FROM unnest({numbers_sql(12, 'bigint')}, {numbers_sql(13, 'smallint')}, {texts_sql(14)},
-                {texts_sql(15)}, {texts_sql(16)})
-         AS p(outbox_id, part_index, account, message_id, raw_message_id)
+    FROM part AS p
     LEFT JOIN receipt AS r ON r.outbox_id = p.outbox_id AND r.part_index = p.part_index
     WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE o.id = p.outbox_id)
     ON CONFLICT (outbox_id, part_index) DO UPDATE
@@ -103,19 +116,11 @@ recorded AS (
         query_count = 0
     WHERE (dispatcher_part.account, dispatcher_part.message_id)
           IS DISTINCT FROM (excluded.account, excluded.message_id)
-    RETURNING outbox_id, part_index, account, message_id
-),
-early AS (
-    DELETE FROM dispatcher_pending_receipt AS r
-    USING recorded AS p
-    WHERE r.account = p.account AND r.message_id = p.message_id
-    RETURNING p.outbox_id, p.part_index, r.status, r.receipt_state, r.receipt_error,
-              r.receipt_text, r.received_at
 )
--- one row at least, for the count; then the early receipts, if any
-SELECT f.finished, e.*
-FROM (SELECT count(*) FILTER (WHERE status <> 'submitted') AS finished FROM submitted) AS f
-LEFT JOIN early AS e ON true
+SELECT (SELECT count(*) FILTER (WHERE status <> 'submitted') FROM submitted) AS finished,
+       (SELECT array_agg(DISTINCT r.outbox_id)
+        FROM receipt AS r JOIN message AS m ON m.id = r.outbox_id
+        WHERE m.parts_sent > 1 AND r.status <> 'submitted') AS to_roll_up
 """
 
 _FINISH = f"""
@@ -203,7 +208,7 @@ async def _mark_submitted(
     parts: Mapping[PartKey, SubmittedPart],
     folded: Mapping[PartKey, ReceiptRecord],
 ) -> int:
-    """One statement, and more only for early or folded receipts that need a roll-up;
+    """One statement, and the two of a roll-up when multipart messages got a final receipt;
     returns how many messages became final."""
     if folded:
         # the columns in one pass (a ReceiptRecord is a tuple of them); a batch's receipts
@@ -224,7 +229,7 @@ async def _mark_submitted(
                  for given, sent in zip(given_segments, parts_sent, strict=True)])
     part_outbox_ids, part_numbers = zip(*parts, strict=True)
     _, accounts, message_ids, raw_message_ids = zip(*parts.values(), strict=True)
-    rows = await connection.fetch(
+    row = await connection.fetchrow(
         _MARK_SUBMITTED,
         pack_numbers(outbox_ids),
         pack_texts(providers),
@@ -243,21 +248,8 @@ async def _mark_submitted(
         pack_texts(message_ids),
         pack_texts(raw_message_ids),
     )
-    finalised: int = rows[0]["finished"]
-    early = [outcome_from_pending(row) for row in rows if row["outbox_id"] is not None]
-    # An early receipt for a part whose folded receipt was final changes nothing: a part's
-    # first final outcome stays, as with receipts written one batch after another.
-    finalised += await apply_outcomes(connection, early)
-    # multipart messages with a part made final here are rolled up like any others
-    to_roll_up = [
-        submission.outbox_id for submission in by_id.values()
-        if len(submission.parts) > 1 and any(
-            receipt.status != MessageStatus.SUBMITTED
-            for receipt in (folded.get((submission.outbox_id, part.part_index))
-                            for part in submission.parts)
-            if receipt is not None)
-    ]
-    return finalised + await roll_up(connection, to_roll_up)
+    finalised: int = row["finished"]
+    return finalised + await roll_up(connection, row["to_roll_up"])
 
 
 async def finish(connection: asyncpg.Connection, results: Sequence[FinalResult]) -> set[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from dispatcher.outbox.records import ReceiptRecord, Submission
 from dispatcher.outbox.store import OutboxStore
@@ -147,3 +148,42 @@ async def test_a_receipt_for_a_part_of_a_later_batch_waits_and_is_applied_with_i
     report = await store.record_results([submission(outbox_id, "late")], [])
     assert report.finalised == 1
     assert [row[0] for row in await outcomes(db, [outbox_id])] == ["delivered"]
+
+
+EARLY_AND_LATER: list[tuple[tuple[str, ...], list[Receipt], list[Receipt], str]] = [
+    # (part ids, receipts that came before the parts, receipts in the parts' batch, status)
+    (("p",), [("p", UNDELIVERABLE, "UNDELIV", "011", None, 0)],
+     [("p", DELIVERED, "DELIVRD", None, None, 1)], "undeliverable"),
+    (("p",), [("p", MessageStatus.SUBMITTED, "ENROUTE", None, None, 0)],
+     [("p", DELIVERED, "DELIVRD", None, None, 1)], "delivered"),
+    (("p1", "p2"), [("p1", DELIVERED, "DELIVRD", None, None, 0)],
+     [("p2", DELIVERED, "DELIVRD", None, None, 1)], "delivered"),
+    (("p1", "p2"), [("p2", MessageStatus.EXPIRED, "EXPIRED", None, None, 0)], [], "expired"),
+]
+
+
+@pytest.mark.parametrize(("part_ids", "early", "later", "status"), EARLY_AND_LATER)
+async def test_receipts_that_waited_for_their_parts_end_as_in_separate_batches(
+    store: OutboxStore, db: asyncpg.Connection, part_ids: tuple[str, ...],
+    early: list[Receipt], later: list[Receipt], status: str,
+) -> None:
+    """A receipt kept in the pending table and one in the batch of its part: the first final
+    one wins, as when the part and the later receipt are written one after the other."""
+    together, apart = await insert(db, 2)
+    await store.claim(DAEMON, 2, 60)
+
+    def receipts_of(prefix: str, spec: list[Receipt]) -> list[ReceiptRecord]:
+        return [receipt(prefix + part, part_status, state=state, error_code=code, text=text,
+                        at=T0 + timedelta(seconds=seconds))
+                for part, part_status, state, code, text, seconds in spec]
+
+    waiting = await store.record_receipts(receipts_of("t-", early) + receipts_of("a-", early))
+    assert waiting.pending == 2 * len(early)
+    await store.record_results([submission(together, *("t-" + p for p in part_ids))],
+                               receipts_of("t-", later))
+    await store.mark_submitted([submission(apart, *("a-" + p for p in part_ids))])
+    await store.record_receipts(receipts_of("a-", later))
+
+    assert await outcomes(db, [together]) == await outcomes(db, [apart])
+    assert (await outcomes(db, [together]))[0][0] == status
+    assert await db.fetchval("SELECT count(*) FROM dispatcher_pending_receipt") == 0
