@@ -4,7 +4,7 @@ message's status, and receipts that came before their part kept until it is know
 Rules:
 - A receipt is matched by (account, normalised message id) to the most recently submitted part
   with that id. Without a match it waits in `dispatcher_pending_receipt` and is applied when the
-  part is recorded (`results.mark_submitted` does it in the same transaction), or by the
+  part is recorded (`results.record_results` does it in the same statement), or by the
   periodic `match_pending()` sweep, which also covers a receipt and its part recorded at the same
   moment by two transactions that could not see each other; both survive a restart because they
   are rows. Receipts still unmatched after a configurable age are dropped and counted.
