@@ -79,6 +79,10 @@ RECEIPT_DELAY_SECONDS = 0.2
 POLL_SECONDS = 0.25
 # plain progress lines when stderr is not a terminal
 PLAIN_PROGRESS_SECONDS = 5.0
+# A multipart message is final once one part fails, while its other parts' receipts may
+# still be on their way: the summary waits this long at most for every accepted part's
+# receipt (many times RECEIPT_DELAY_SECONDS).
+LAST_RECEIPTS_SECONDS = 5.0
 # No row became final for this long: the demo gives up. Longer than the third queue-full
 # back-off (45 s) with room for the fourth (135 s), which a message meets once in 10^8.
 STALL_SECONDS = 180.0
@@ -276,6 +280,7 @@ async def _run_daemon(
     progress = LiveLine(err, plain_interval=PLAIN_PROGRESS_SECONDS, clock=clock)
     try:
         await _wait_all_final(task, connection, total, progress, clock)
+        await _wait_for_last_receipts(connection, clock)
         summary = await collect_summary(
             connection, daemon.metrics, total=total, seconds=clock.monotonic() - started,
             throttle_pause_seconds=config.smpp.accounts[SYSTEM_ID].throttle_pause,
@@ -308,6 +313,14 @@ async def _wait_all_final(
         elif now - last_change > STALL_SECONDS:
             raise DemoError(f"no message became final for {STALL_SECONDS:.0f} s "
                             f"({final:,} of {total:,} are)")
+        await clock.sleep(POLL_SECONDS)
+
+
+async def _wait_for_last_receipts(connection: asyncpg.Connection, clock: Clock) -> None:
+    deadline = clock.monotonic() + LAST_RECEIPTS_SECONDS
+    while clock.monotonic() < deadline and await connection.fetchval(
+        "SELECT EXISTS (SELECT FROM dispatcher_part WHERE receipt_at IS NULL)"
+    ):
         await clock.sleep(POLL_SECONDS)
 
 
