@@ -494,11 +494,11 @@ alone, 60,000-100,000-message runs of this benchmark):
 What changed in the latest round (paired 100,000-message runs, old then new code, twice:
 5,465 / 6,819 and 5,551 / 6,895 messages/s; PostgreSQL 176-181 -> 130 µs per message, daemon
 96-98 -> 92-100. The machine was much slower that day than on the day of the previous
-figure: the old code, which had recorded 9,489 messages/s, measured 5,465-5,584, and every
-process took 1.6-1.9 times the CPU per message, though the codec's single-process
-micro-benchmarks ran at their usual speed. With `--receipt-delay 2`, where no receipt comes
-in time to be written with its acceptance, the old code did 4,858 and the new 5,137: one
-transaction instead of two per batch):
+figure: the old code, which had recorded 9,489 messages/s, measured 4,500-6,000 over the
+day, and every process took 1.6-1.9 times the CPU per message, though the codec's
+single-process micro-benchmarks ran at about their usual speed. With `--receipt-delay 2`,
+where no receipt comes in time to be written with its acceptance, the old code did 4,858 and
+the new 5,137: one transaction instead of two per batch):
 
 - Acceptances (submit_sm_resp) and receipts go through one batch writer and one transaction
   (`OutboxStore.record_results`), in the order they came. A receipt whose part is in the same
