@@ -35,17 +35,24 @@ from dispatcher.outbox.records import (
 )
 from dispatcher.status import MessageStatus
 
-# Several outcomes for one part in a batch: the first final one wins (as it would had they come
-# in separate batches), else the latest progress report. Only parts still waiting change; a
-# final part keeps its first final outcome. `{source}` holds (outbox_id, part_index, status,
-# state, error_code, text, at).
-_UPDATE_PARTS = """
-chosen AS (
+
+def chosen_outcomes_sql(source: str) -> str:
+    """One outcome per part of `source`, which holds (outbox_id, part_index, status, state,
+    error_code, text, at): of several for one part, the first final one wins (as it would had
+    they come in separate batches), else the latest progress report."""
+    return f"""
     SELECT DISTINCT ON (outbox_id, part_index) *
     FROM {source}
     ORDER BY outbox_id, part_index, status <> 'submitted' DESC,
              CASE WHEN status <> 'submitted' THEN at END ASC, at DESC
-),
+"""
+
+
+def _update_parts_sql(source: str) -> str:
+    """The chosen outcomes of `source` applied to their parts; only parts still waiting
+    change, so a final part keeps its first final outcome."""
+    return f"""
+chosen AS ({chosen_outcomes_sql(source)}),
 updated AS (
     UPDATE dispatcher_part AS p
     SET status = c.status,
@@ -59,6 +66,7 @@ updated AS (
               p.receipt_text AS text
 )
 """
+
 
 # receipts -> the newest part with their (account, id), or the pending table
 _RECORD_RECEIPTS = f"""
@@ -84,7 +92,7 @@ kept AS (
     WHERE NOT EXISTS (SELECT 1 FROM matched WHERE matched.ord = r.ord)
     RETURNING 1
 ),
-{_UPDATE_PARTS.format(source="matched")},
+{_update_parts_sql("matched")},
 -- A message of one part takes its part's final outcome in this statement: no other part can
 -- change beside it, so it needs neither the separate lock nor the roll-up of a multipart
 -- message (about a third of the database's work per receipt). The outcome is _ROLL_UP's for
@@ -122,7 +130,7 @@ WITH o AS (
                          {texts_sql(4)}, {texts_sql(5)}, {texts_sql(6)}, $7::timestamptz[])
         AS o(outbox_id, part_index, status, state, error_code, text, at)
 ),
-{_UPDATE_PARTS.format(source="o")}
+{_update_parts_sql("o")}
 SELECT array_agg(DISTINCT outbox_id) AS message_ids FROM updated
 """
 

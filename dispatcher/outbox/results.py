@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
-from dispatcher.outbox.receipts import record_receipts, roll_up
+from dispatcher.outbox.receipts import chosen_outcomes_sql, record_receipts, roll_up
 from dispatcher.outbox.records import (
     FinalResult,
     ReceiptRecord,
@@ -28,11 +28,11 @@ from dispatcher.outbox.records import (
 # status at once: the row skips its `submitted` version, and the receipt its lookup, its part
 # update and its row's lock and update (about 40 % of the database's work per message when
 # receipts come within a batch). Several receipts for one part (a pending one and one in the
-# batch) are chosen between as `receipts._UPDATE_PARTS` does: the first final one, else the
-# latest. Parts are recorded even for a message that became final meanwhile, so its late
-# receipts are kept on the part. The same id recorded again (a retried batch) changes nothing;
-# a new id for a part (the message was sent again) replaces the old one. The statement returns
-# how many messages it made final and the multipart messages to roll up.
+# batch) are chosen between as everywhere (`receipts.chosen_outcomes_sql`). Parts are recorded
+# even for a message that became final meanwhile, so its late receipts are kept on the part.
+# The same id recorded again (a retried batch) changes nothing; a new id for a part (the
+# message was sent again) replaces the old one. The statement returns how many messages it
+# made final and the multipart messages to roll up.
 # The batch statements here and in claims.py and receipts.py join the unnested arrays with
 # the table on its key, which the store's random_page_cost (store.py) has planned as one index
 # lookup per row at every size measured. They carry no `id = ANY($1)` beside the join any
@@ -51,19 +51,13 @@ early AS (
     RETURNING p.outbox_id, p.part_index, r.status, r.receipt_state AS state,
               r.receipt_error AS error_code, r.receipt_text AS text, r.received_at AS at
 ),
-receipt AS (
-    SELECT DISTINCT ON (outbox_id, part_index) *
-    FROM (
-        SELECT * FROM unnest({numbers_sql(5, 'bigint')}, {numbers_sql(6, 'smallint')},
-                             {texts_sql(7)}, {texts_sql(8)}, {texts_sql(9)}, {texts_sql(10)},
-                             {texts_sql(11)}::timestamptz[])
-            AS f(outbox_id, part_index, status, state, error_code, text, at)
-        UNION ALL
-        SELECT * FROM early
-    ) AS r
-    ORDER BY outbox_id, part_index, status <> 'submitted' DESC,
-             CASE WHEN status <> 'submitted' THEN at END ASC, at DESC
+folded AS (
+    SELECT * FROM unnest({numbers_sql(5, 'bigint')}, {numbers_sql(6, 'smallint')},
+                         {texts_sql(7)}, {texts_sql(8)}, {texts_sql(9)}, {texts_sql(10)},
+                         {texts_sql(11)}::timestamptz[])
+        AS f(outbox_id, part_index, status, state, error_code, text, at)
 ),
+receipt AS ({chosen_outcomes_sql("(SELECT * FROM folded UNION ALL SELECT * FROM early) AS r")}),
 -- a message of one part with a final receipt: the outcome `receipts.record_receipts` gives
 -- it (delivered, or the part's failure with its code and text)
 message AS (
