@@ -183,13 +183,13 @@ async def record_results(
     parts in this batch with the parts (see `fold_receipts`), the others as
     `receipts.record_receipts` does. Receipts that were waiting for these parts in the pending
     table are applied too. Runs inside the caller's transaction."""
-    check_part_statuses(receipts)
     by_id = {submission.outbox_id: submission for submission in submissions}
     parts: dict[PartKey, SubmittedPart] = {}
     for submission in by_id.values():
         for part in submission.parts:
             parts[(submission.outbox_id, part.part_index)] = part
     folded, rest = fold_receipts(parts, receipts)
+    check_part_statuses(list(folded.values()))  # the rest are checked by record_receipts
     finalised = await _mark_submitted(connection, by_id, parts, folded) if by_id else 0
     report = await record_receipts(connection, rest)
     return ReceiptReport(matched=report.matched + len(folded), pending=report.pending,

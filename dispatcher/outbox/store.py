@@ -240,25 +240,21 @@ class OutboxStore:
     # -- results ---------------------------------------------------------------------------
 
     async def record_results(
-        self, submissions: Sequence[Submission], batch: Sequence[ReceiptRecord]
+        self, submissions: Sequence[Submission], receipt_batch: Sequence[ReceiptRecord] = ()
     ) -> ReceiptReport:
         """Rows accepted by a provider become `submitted` with their parts, then receipts are
         applied to their parts and messages (a message of one part whose receipt is in the
         same batch becomes final at once); receipts for parts not recorded yet wait in the
         pending table, and those that came early for these parts are applied. One
-        transaction."""
-        if not submissions and not batch:
+        transaction; either sequence may be empty."""
+        if not submissions and not receipt_batch:
             return ReceiptReport(matched=0, pending=0, finalised=0)
         async with self._correlating:
             return await self._run(
-                "record_results", lambda c: results.record_results(c, submissions, batch),
+                "record_results",
+                lambda c: results.record_results(c, submissions, receipt_batch),
                 transaction=True,
             )
-
-    async def mark_submitted(self, submissions: Sequence[Submission]) -> int:
-        """`record_results` without receipts; returns how many messages receipts that came
-        early made final."""
-        return (await self.record_results(submissions, ())).finalised
 
     async def finish(self, final_results: Sequence[FinalResult]) -> set[int]:
         """Final statuses (rejected rows, provider refusals, out of attempts); rows already
@@ -268,10 +264,6 @@ class OutboxStore:
         return await self._run("finish", lambda c: results.finish(c, final_results))
 
     # -- receipts and status queries -------------------------------------------------------
-
-    async def record_receipts(self, batch: Sequence[ReceiptRecord]) -> ReceiptReport:
-        """`record_results` without submissions."""
-        return await self.record_results((), batch)
 
     async def record_part_outcomes(self, outcomes: Sequence[PartOutcome]) -> int:
         """Apply answers to status queries (query_sm, HTTP status calls); returns how many

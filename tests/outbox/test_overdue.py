@@ -16,7 +16,7 @@ async def submitted_ago(
 ) -> int:
     [outbox_id] = await insert(db, **columns)
     await store.claim(DAEMON, 10, 60)
-    await store.mark_submitted([submission(outbox_id, *message_ids)])
+    await store.record_results([submission(outbox_id, *message_ids)])
     await db.execute(
         "UPDATE outbox SET submitted_at = now() - make_interval(secs => $2) WHERE id = $1",
         outbox_id, seconds,
@@ -30,7 +30,7 @@ async def test_overdue_parts_are_offered_once_per_requery_interval(
     old = await submitted_ago(store, db, 3600, "o1", "o2", source="Shop", destination="7903123")
     await submitted_ago(store, db, 10, "young")
     answered = await submitted_ago(store, db, 3600, "done")
-    await store.record_receipts([receipt("done", MessageStatus.DELIVERED)])
+    await store.record_results([], [receipt("done", MessageStatus.DELIVERED)])
 
     parts = await store.take_overdue(older_than_seconds=600, requery_seconds=300, limit=10)
     assert sorted((p.outbox_id, p.part_index, p.message_id) for p in parts) == [
@@ -68,7 +68,7 @@ async def test_unanswered_messages_become_unknown_after_validity_and_margin(
     default_validity = await submitted_ago(store, db, 200, "v3")
     within_margin = await submitted_ago(store, db, 150, "v4", validity=120)
     delivered = await submitted_ago(store, db, 10_000, "v5")
-    await store.record_receipts([receipt("v5", MessageStatus.DELIVERED)])
+    await store.record_results([], [receipt("v5", MessageStatus.DELIVERED)])
 
     expired = await store.expire_unanswered(
         margin_seconds=60,

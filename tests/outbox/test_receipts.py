@@ -23,13 +23,14 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 async def submitted(store: OutboxStore, db: asyncpg.Connection, *message_ids: str) -> int:
     [outbox_id] = await insert(db)
     await store.claim(DAEMON, 1, 60)
-    await store.mark_submitted([submission(outbox_id, *message_ids)])
+    await store.record_results([submission(outbox_id, *message_ids)])
     return outbox_id
 
 
 async def test_a_receipt_finalises_its_message(store: OutboxStore, db: asyncpg.Connection) -> None:
     outbox_id = await submitted(store, db, "1001")
-    report = await store.record_receipts(
+    report = await store.record_results(
+        [],
         [receipt("1001", DELIVERED, state="DELIVRD", text="id:1001 stat:DELIVRD")]
     )
     assert (report.matched, report.pending, report.finalised) == (1, 0, 1)
@@ -51,7 +52,7 @@ async def test_one_part_messages_take_their_receipts_outcome_in_one_batch(
     no_text = await submitted(store, db, "s3")
     waiting = await submitted(store, db, "s4")
     multipart = await submitted(store, db, "m1", "m2")
-    report = await store.record_receipts([
+    report = await store.record_results([], [
         receipt("s1", DELIVERED, state="DELIVRD", text="id:s1 stat:DELIVRD"),
         receipt("s2", MessageStatus.UNDELIVERABLE, state="UNDELIV", error_code="011",
                 text="id:s2 stat:UNDELIV err:011"),
@@ -72,7 +73,7 @@ async def test_one_part_messages_take_their_receipts_outcome_in_one_batch(
         multipart: ("delivered", None, None),
     }
     # a second receipt for a finished one-part message is kept on its part only
-    report = await store.record_receipts([receipt("s1", MessageStatus.UNDELIVERABLE)])
+    report = await store.record_results([], [receipt("s1", MessageStatus.UNDELIVERABLE)])
     assert report.finalised == 0
     assert await status_of(db, delivered) == "delivered"
 
@@ -83,13 +84,14 @@ async def test_ids_written_in_other_bases_meet_once_normalised(
     # the SMSC answers submit_sm in hex and writes the receipt id in decimal
     resp_id = normalize_message_id("0000B8BE19", "hex")
     outbox_id = await submitted(store, db, resp_id)
-    await store.record_receipts([receipt(normalize_message_id("12107289", "decimal"), DELIVERED)])
+    decimal_id = normalize_message_id("12107289", "decimal")
+    await store.record_results([], [receipt(decimal_id, DELIVERED)])
     assert await status_of(db, outbox_id) == "delivered"
 
 
 async def test_receipts_are_matched_per_account(store: OutboxStore, db: asyncpg.Connection) -> None:
     outbox_id = await submitted(store, db, "55")
-    report = await store.record_receipts([receipt("55", DELIVERED, account="other")])
+    report = await store.record_results([], [receipt("55", DELIVERED, account="other")])
     assert (report.matched, report.pending) == (0, 1)
     assert await status_of(db, outbox_id) == "submitted"
 
@@ -99,14 +101,15 @@ async def test_an_early_receipt_waits_for_its_part(
 ) -> None:
     [outbox_id] = await insert(db)
     await store.claim(DAEMON, 1, 60)
-    report = await store.record_receipts(
+    report = await store.record_results(
+        [],
         [receipt("9", MessageStatus.UNDELIVERABLE, state="UNDELIV", error_code="011",
                  text="id:9 stat:UNDELIV err:011")]
     )
     assert (report.matched, report.pending) == (0, 1)
     assert await status_of(db, outbox_id) == "sending"
     # the submit_sm_resp is recorded: the waiting receipt applies in the same transaction
-    assert await store.mark_submitted([submission(outbox_id, "9")]) == 1
+    assert (await store.record_results([submission(outbox_id, "9")])).finalised == 1
     row = await row_of(db, outbox_id)
     assert (row["status"], row["error_code"], row["error_text"]) == (
         "undeliverable", "011", "id:9 stat:UNDELIV err:011"
@@ -120,12 +123,12 @@ async def test_an_early_receipt_survives_a_restart(
     [outbox_id] = await insert(db)
     first = await OutboxStore.open(migrated_dsn, clock=ScaledClock(0.001))
     await first.claim(DAEMON, 1, 60)
-    await first.record_receipts([receipt("abc", DELIVERED)])
+    await first.record_results([], [receipt("abc", DELIVERED)])
     await first.close()
 
     second = await OutboxStore.open(migrated_dsn, clock=ScaledClock(0.001))
     try:
-        await second.mark_submitted([submission(outbox_id, "abc")])
+        await second.record_results([submission(outbox_id, "abc")])
     finally:
         await second.close()
     assert await status_of(db, outbox_id) == "delivered"
@@ -149,11 +152,11 @@ async def test_multipart_is_delivered_only_when_every_part_is(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
     outbox_id = await submitted(store, db, "p1", "p2", "p3")
-    await store.record_receipts([receipt("p1", DELIVERED), receipt("p3", DELIVERED)])
+    await store.record_results([], [receipt("p1", DELIVERED), receipt("p3", DELIVERED)])
     assert await status_of(db, outbox_id) == "submitted"
-    await store.record_receipts([receipt("p2", MessageStatus.SUBMITTED, state="ENROUTE")])
+    await store.record_results([], [receipt("p2", MessageStatus.SUBMITTED, state="ENROUTE")])
     assert await status_of(db, outbox_id) == "submitted"
-    report = await store.record_receipts([receipt("p2", DELIVERED)])
+    report = await store.record_results([], [receipt("p2", DELIVERED)])
     assert report.finalised == 1
     assert await status_of(db, outbox_id) == "delivered"
 
@@ -162,7 +165,8 @@ async def test_multipart_takes_the_failure_of_the_first_failing_part(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
     outbox_id = await submitted(store, db, "q1", "q2", "q3")
-    await store.record_receipts(
+    await store.record_results(
+        [],
         [
             receipt("q3", MessageStatus.EXPIRED, at=T0 + timedelta(seconds=2), state="EXPIRED",
                     error_code="002"),
@@ -181,9 +185,9 @@ async def test_a_final_message_never_changes_but_its_part_keeps_the_receipt(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
     outbox_id = await submitted(store, db, "r1", "r2")
-    await store.record_receipts([receipt("r1", MessageStatus.REJECTED, state="REJECTD")])
+    await store.record_results([], [receipt("r1", MessageStatus.REJECTED, state="REJECTD")])
     assert await status_of(db, outbox_id) == "rejected"
-    report = await store.record_receipts([receipt("r2", DELIVERED, state="DELIVRD")])
+    report = await store.record_results([], [receipt("r2", DELIVERED, state="DELIVRD")])
     assert (report.matched, report.finalised) == (1, 0)
     assert await status_of(db, outbox_id) == "rejected"
     part = await db.fetchrow(
@@ -197,11 +201,12 @@ async def test_a_final_part_keeps_its_first_outcome(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
     outbox_id = await submitted(store, db, "d1", "d2")
-    await store.record_receipts(
+    await store.record_results(
+        [],
         [receipt("d1", DELIVERED, at=T0), receipt("d1", MessageStatus.UNDELIVERABLE,
                                                   at=T0 + timedelta(seconds=1))]
     )
-    await store.record_receipts([receipt("d1", MessageStatus.EXPIRED)])
+    await store.record_results([], [receipt("d1", MessageStatus.EXPIRED)])
     assert await db.fetchval(
         "SELECT status FROM dispatcher_part WHERE outbox_id = $1 AND part_index = 1", outbox_id
     ) == "delivered"
@@ -249,7 +254,7 @@ async def test_status_query_answers_apply_like_receipts(
 async def test_stale_pending_receipts_are_dropped_and_counted(
     store: OutboxStore, db: asyncpg.Connection
 ) -> None:
-    await store.record_receipts([receipt("old", DELIVERED), receipt("new", DELIVERED)])
+    await store.record_results([], [receipt("old", DELIVERED), receipt("new", DELIVERED)])
     await db.execute(
         "UPDATE dispatcher_pending_receipt SET recorded_at = now() - interval '2 hours' "
         "WHERE message_id = 'old'"

@@ -62,11 +62,12 @@ async def _work_until_all_delivered(
             continue
         ids = [message.id for message in batch]
         await store.mark_written(DAEMON, ids)
-        await store.mark_submitted([submission(i, f"id{i}") for i in ids])
+        await store.record_results([submission(i, f"id{i}") for i in ids])
         if done >= MESSAGES // 2 and not halfway.is_set():
             halfway.set()
             await server_down.wait()
-        report = await store.record_receipts(
+        report = await store.record_results(
+            [],
             [receipt(f"id{i}", MessageStatus.DELIVERED) for i in ids]
         )
         done += report.finalised

@@ -18,7 +18,7 @@ async def test_mark_submitted_records_the_parts(store: OutboxStore, db: asyncpg.
     single, multi = await insert(db, 2)
     await store.claim(DAEMON, 2, 60)
     await store.mark_written(DAEMON, [single, multi])
-    await store.mark_submitted([submission(single, "100"), submission(multi, "201", "202")])
+    await store.record_results([submission(single, "100"), submission(multi, "201", "202")])
     row = await row_of(db, multi)
     assert (row["status"], row["parts"], row["provider"]) == ("submitted", 2, "ads")
     assert row["submitted_at"] is not None and row["dispatcher_lease_owner"] is None
@@ -39,12 +39,12 @@ async def test_a_submission_retried_changes_nothing(
 ) -> None:
     [outbox_id] = await insert(db)
     await store.claim(DAEMON, 1, 60)
-    await store.mark_submitted([submission(outbox_id, "1", "2")])
+    await store.record_results([submission(outbox_id, "1", "2")])
     await db.execute(
         "UPDATE dispatcher_part SET status = 'delivered' WHERE outbox_id = $1 AND part_index = 1",
         outbox_id,
     )
-    await store.mark_submitted([submission(outbox_id, "1", "2")])
+    await store.record_results([submission(outbox_id, "1", "2")])
     statuses = await db.fetch(
         "SELECT status FROM dispatcher_part WHERE outbox_id = $1 ORDER BY part_index", outbox_id
     )
@@ -85,7 +85,7 @@ async def test_final_statuses_never_change(store: OutboxStore, db: asyncpg.Conne
     await store.claim(DAEMON, 1, 60)
     await store.finish([FinalResult(outbox_id, MessageStatus.FAILED, error_text="first")])
     assert await store.finish([FinalResult(outbox_id, MessageStatus.DELIVERED)]) == set()
-    await store.mark_submitted([submission(outbox_id, "77")])
+    await store.record_results([submission(outbox_id, "77")])
     assert await store.release(DAEMON, [Release(outbox_id)]) == set()
     await store.recover(own_daemon_id=DAEMON)
     row = await row_of(db, outbox_id)
@@ -99,7 +99,7 @@ async def test_results_for_rows_deleted_by_the_producer_are_ignored(
     gone, kept = await insert(db, 2)
     await store.claim(DAEMON, 2, 60)
     await db.execute("DELETE FROM outbox WHERE id = $1", gone)
-    await store.mark_submitted([submission(gone, "1"), submission(kept, "2")])
+    await store.record_results([submission(gone, "1"), submission(kept, "2")])
     assert await status_of(db, kept) == "submitted"
     assert await db.fetchval("SELECT count(*) FROM dispatcher_part") == 1
 
@@ -186,7 +186,7 @@ async def test_deleting_outbox_rows_deletes_their_parts(
 ) -> None:
     gone, kept = await insert(db, 2)
     await store.claim(DAEMON, 2, 60)
-    await store.mark_submitted([submission(gone, "g1", "g2"), submission(kept, "k1")])
+    await store.record_results([submission(gone, "g1", "g2"), submission(kept, "k1")])
     await db.execute("DELETE FROM outbox WHERE id = $1", gone)
     remaining = await db.fetch("SELECT outbox_id FROM dispatcher_part")
     assert [r["outbox_id"] for r in remaining] == [kept]

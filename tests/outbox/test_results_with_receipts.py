@@ -80,8 +80,8 @@ async def test_a_batch_with_its_receipts_ends_as_two_batches_would(
 
     report = await store.record_results(*batch_of("t-", together))
     submissions, receipts = batch_of("a-", apart)
-    await store.mark_submitted(submissions)
-    separate = await store.record_receipts(receipts)
+    await store.record_results(submissions)
+    separate = await store.record_results([], receipts)
 
     assert await outcomes(db, together) == await outcomes(db, apart)
     assert (report.matched, report.pending, report.finalised) == (
@@ -117,7 +117,7 @@ async def test_a_receipt_goes_to_the_newest_part_with_its_id(
     receipt is the new part's."""
     old, new = await insert(db, 2)
     await store.claim(DAEMON, 2, 60)
-    await store.mark_submitted([submission(old, "r1", "other")])
+    await store.record_results([submission(old, "r1", "other")])
     await store.record_results([submission(new, "r1")], [receipt("r1", DELIVERED)])
     assert [row[0] for row in await outcomes(db, [old, new])] == ["submitted", "delivered"]
     old_part = await db.fetchval(
@@ -177,12 +177,12 @@ async def test_receipts_that_waited_for_their_parts_end_as_in_separate_batches(
                         at=T0 + timedelta(seconds=seconds))
                 for part, part_status, state, code, text, seconds in spec]
 
-    waiting = await store.record_receipts(receipts_of("t-", early) + receipts_of("a-", early))
+    waiting = await store.record_results([], receipts_of("t-", early) + receipts_of("a-", early))
     assert waiting.pending == 2 * len(early)
     await store.record_results([submission(together, *("t-" + p for p in part_ids))],
                                receipts_of("t-", later))
-    await store.mark_submitted([submission(apart, *("a-" + p for p in part_ids))])
-    await store.record_receipts(receipts_of("a-", later))
+    await store.record_results([submission(apart, *("a-" + p for p in part_ids))])
+    await store.record_results([], receipts_of("a-", later))
 
     assert await outcomes(db, [together]) == await outcomes(db, [apart])
     assert (await outcomes(db, [together]))[0][0] == status
