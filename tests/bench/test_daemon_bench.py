@@ -26,6 +26,10 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     table = finished.stdout
     assert f"| messages final / added | {MESSAGES} / {MESSAGES} |" in table
     assert f"| of them delivered (receipt matched) | {MESSAGES} |" in table
+    with_acceptance = re.search(
+        r"final in the transaction that recorded their acceptance \| ([\d,]+) \|", table)
+    assert with_acceptance is not None
+    assert int(with_acceptance.group(1).replace(",", "")) <= MESSAGES
     rate = re.search(r"end to end with receipts\*\* \| \*\*([\d,]+)\*\*", table)
     assert rate is not None and int(rate.group(1).replace(",", "")) > 0
     p50 = re.search(rf"p50 ms \({LATENCY_ROWS} single rows, idle daemon\)\W+([\d.]+)", table)
