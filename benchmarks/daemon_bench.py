@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.daemon_bench [--messages 100000] [--latency-rows 200]
                                                 [--receipt-delay 0.05]
+                                                [--reference-messages 100000]
 
 What runs, each in its own process: an embedded PostgreSQL with its durable settings (fsync,
 full-page writes and synchronous_commit on: every commit waits for its WAL flush), the
@@ -25,6 +26,13 @@ to a file) and the SMSC simulator.
    both are `time.monotonic()` readings of this process, so no clocks are compared. The commit
    happened a little before its acknowledgement came back, so the figure errs on the short
    side by at most one loopback round trip (tens of microseconds).
+
+3. Machine reference. The engine benchmark's line of 4 sessions x window 100
+   (`engine_bench.run_engine`, `--reference-messages` submit_sm to a simulator without
+   receipts), run first: its client CPU per submit_sm tells how fast this shared machine is
+   at the moment for the same kind of work (Python, uvloop, loopback TCP). That code has not
+   changed since the engine section of RESULTS.md was recorded, so a figure here next to the
+   one there says how much of a difference between days is the machine's.
 
 The figures are printed and written to benchmarks/RESULTS.md under "## Daemon".
 """
@@ -50,6 +58,7 @@ from pathlib import Path
 
 import asyncpg
 
+from benchmarks import engine_bench
 from benchmarks.support import (
     RESULTS,
     ROOT,
@@ -79,6 +88,8 @@ NOT_FINAL = ("queued", "sending", "submitted")
 RATE_AIM = 10_000  # messages per second end to end (the issue's aim on this 2-core machine)
 LATENCY_AIM_MS = 10.0  # INSERT-to-wire p50
 LATENCY_BODY = "Your code is 4711. It expires in 5 minutes."
+REFERENCE_SESSIONS = 4  # the engine benchmark's line used as the machine reference
+REFERENCE_WINDOW = 100
 
 
 # ---- what goes into the outbox --------------------------------------------------------------
@@ -274,6 +285,26 @@ class Latency:
     insert_ms: float  # median round trip of the INSERT itself, for scale
 
 
+@dataclass
+class MachineReference:
+    """The engine benchmark's 4 x 100 line, measured in the same run (see the docstring)."""
+
+    client_us: float  # CPU of this process per submit_sm
+    simulator_us: float  # CPU of the simulator per submit_sm
+
+
+async def measure_reference(messages: int) -> MachineReference:
+    with simulator_process(engine_bench.SYSTEM_ID, engine_bench.PASSWORD, "--no-receipts",
+                           "--no-record") as (port, sim_pid):
+        sim_cpu = process_cpu_seconds(sim_pid)
+        result = await engine_bench.run_engine(port, REFERENCE_SESSIONS, REFERENCE_WINDOW,
+                                               messages)
+        sim_cpu = process_cpu_seconds(sim_pid) - sim_cpu
+    if result.completed != messages:
+        raise RuntimeError(f"machine reference: {result.note}")
+    return MachineReference(result.cpu_seconds / messages * 1e6, sim_cpu / messages * 1e6)
+
+
 # one EXISTS per partial index (status = ...): cheap however many rows there are, so the
 # polling takes next to nothing from the database it measures
 _ANY_NOT_FINAL = "SELECT " + " OR ".join(
@@ -393,7 +424,7 @@ PAUSE_BETWEEN_ROWS_SECONDS = 0.02
 # ---- report ---------------------------------------------------------------------------------
 
 
-def table(t: Throughput, latency: Latency) -> str:
+def table(t: Throughput, latency: Latency, reference: MachineReference) -> str:
     return "\n".join([
         "| measure | value |",
         "|---|---:|",
@@ -415,12 +446,16 @@ def table(t: Throughput, latency: Latency) -> str:
         f"| INSERT-to-wire p99 ms | {latency.p99_ms:.2f} |",
         f"| INSERT-to-wire max ms | {latency.max_ms:.2f} |",
         f"| the INSERT's own round trip, p50 ms | {latency.insert_ms:.2f} |",
+        f"| machine reference: engine {REFERENCE_SESSIONS} x {REFERENCE_WINDOW}, client CPU µs "
+        f"per submit_sm | {reference.client_us:.1f} |",
+        f"| machine reference: its simulator's CPU µs per submit_sm "
+        f"| {reference.simulator_us:.1f} |",
     ])  # fmt: skip
 
 
 def section(
-    t: Throughput, latency: Latency, command: str, loads: tuple[float, float],
-    receipt_delay: float,
+    t: Throughput, latency: Latency, reference: MachineReference, command: str,
+    loads: tuple[float, float], receipt_delay: float,
 ) -> str:
     cores = os.cpu_count() or 1
     mix = ", ".join(f"{share:.0%} {kind.replace('_', ' ')}" for kind, share in MESSAGE_MIX.items())
@@ -438,6 +473,10 @@ def section(
         f"- INSERT-to-wire p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms (aim: p50 "
         f"under {LATENCY_AIM_MS:g} ms: "
         f"{'reached' if latency.p50_ms < LATENCY_AIM_MS else 'not reached'}).",
+        f"- Machine reference: the engine's {REFERENCE_SESSIONS} x {REFERENCE_WINDOW} line took "
+        f"{reference.client_us:.1f} µs of client CPU per submit_sm in this run; compare it "
+        "with the same line in the Engine section (that code is unchanged since) before "
+        "comparing these figures with another day's.",
     ]
     return (
         "## Daemon\n\n"
@@ -456,7 +495,7 @@ def section(
         "is final, from the INSERT's commit acknowledgement to the simulator (in the "
         "benchmark process for this part, recording on) reading the submit_sm off its "
         "socket; both instants are read from one clock in one process.\n\n"
-        f"{table(t, latency)}\n\n" + "\n".join(verdicts) + "\n\n" + FINDINGS
+        f"{table(t, latency, reference)}\n\n" + "\n".join(verdicts) + "\n\n" + FINDINGS
     )
 
 
@@ -602,7 +641,12 @@ simulator 85 µs per message):
 """
 
 
-async def run_all(args: argparse.Namespace, workdir: Path) -> tuple[Throughput, Latency]:
+async def run_all(
+    args: argparse.Namespace, workdir: Path
+) -> tuple[Throughput, Latency, MachineReference]:
+    reference = await measure_reference(args.reference_messages)
+    print(f"machine reference: {reference.client_us:.1f} µs of client CPU per submit_sm; "
+          "now the throughput", flush=True)
     server = EmbeddedPostgres(durable=True)
     await asyncio.to_thread(server.start)
     try:
@@ -619,7 +663,7 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> tuple[Throughput, 
         latency = await measure_latency(dsn, workdir, args.latency_rows, args.receipt_delay)
     finally:
         await asyncio.to_thread(server.cleanup)
-    return throughput, latency
+    return throughput, latency, reference
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -628,6 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-rows", type=int, default=200)
     parser.add_argument("--receipt-delay", type=float, default=RECEIPT_DELAY_SECONDS,
                         help="seconds from a part's submit to its receipt at the simulator")
+    parser.add_argument("--reference-messages", type=int, default=100_000,
+                        help="submit_sm of the machine reference (see the module docstring)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     command = ".venv/bin/python -m benchmarks.daemon_bench " + " ".join(
@@ -640,12 +686,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="daemon-bench-") as workdir:
-        throughput, latency = uvloop.run(run_all(args, Path(workdir)))
+        throughput, latency, reference = uvloop.run(run_all(args, Path(workdir)))
     loads = (load_before, os.getloadavg()[0])
-    print(table(throughput, latency))
+    print(table(throughput, latency, reference))
     if not args.no_write:
-        write_results_section("Daemon", section(throughput, latency, command.strip(), loads,
-                                                    args.receipt_delay))
+        write_results_section("Daemon", section(throughput, latency, reference, command.strip(),
+                                                loads, args.receipt_delay))
         print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
     return 0
 

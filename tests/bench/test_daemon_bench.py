@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 300
 LATENCY_ROWS = 5
+REFERENCE_MESSAGES = 2_000
 
 
 def test_a_small_run_delivers_everything_and_measures_latency() -> None:
@@ -19,7 +20,8 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     before = results.read_text() if results.exists() else None
     finished = subprocess.run(
         [sys.executable, "-m", "benchmarks.daemon_bench", "--messages", str(MESSAGES),
-         "--latency-rows", str(LATENCY_ROWS), "--no-write"],
+         "--latency-rows", str(LATENCY_ROWS), "--reference-messages", str(REFERENCE_MESSAGES),
+         "--no-write"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -34,4 +36,8 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     assert rate is not None and int(rate.group(1).replace(",", "")) > 0
     p50 = re.search(rf"p50 ms \({LATENCY_ROWS} single rows, idle daemon\)\W+([\d.]+)", table)
     assert p50 is not None and float(p50.group(1)) > 0
+    # the machine reference ran: both processes spent CPU on its submit_sm
+    for row in ("client CPU µs per submit_sm", "its simulator's CPU µs per submit_sm"):
+        reference = re.search(rf"machine reference: [^|]*{re.escape(row)} \| ([\d.]+) \|", table)
+        assert reference is not None and float(reference.group(1)) > 0, row
     assert (results.read_text() if results.exists() else None) == before
