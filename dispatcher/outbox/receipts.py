@@ -48,6 +48,14 @@ def chosen_outcomes_sql(source: str) -> str:
 """
 
 
+def failure_text_sql(text: str, state: str, status: str) -> str:
+    """The error_text a failed part gives its message (the columns named are the part's):
+    the receipt's text, else its state word, else the part's status. The one rule for the
+    three statements that make a message final from its parts: the receipts' (one part),
+    `results`' (one part with its receipt in the batch) and the roll-up (any number)."""
+    return f"coalesce({text}, {state}, {status})"
+
+
 def _update_parts_sql(source: str) -> str:
     """The chosen outcomes of `source` applied to their parts; only parts still waiting
     change, so a final part keeps its first final outcome."""
@@ -111,7 +119,7 @@ finished AS (
         done_at = now(),
         error_code = CASE WHEN s.status = 'delivered' THEN o.error_code ELSE s.error_code END,
         error_text = CASE WHEN s.status = 'delivered' THEN o.error_text
-                          ELSE coalesce(s.text, s.state, s.status) END
+                          ELSE {failure_text_sql("s.text", "s.state", "s.status")} END
     FROM single AS s
     WHERE o.id = s.id AND o.status IN ('queued', 'sending', 'submitted')
     RETURNING o.id
@@ -138,7 +146,7 @@ _LOCK_MESSAGES = """
 SELECT id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
 """
 
-_ROLL_UP = """
+_ROLL_UP = f"""
 WITH agg AS (
     SELECT p.outbox_id,
            count(*) AS parts,
@@ -160,8 +168,9 @@ SET status = coalesce((agg.failed).status, 'delivered'),
                        CASE WHEN agg.parts > 1
                             THEN format('part %s of %s', (agg.failed).part_index, agg.parts)
                        END,
-                       coalesce((agg.failed).receipt_text, (agg.failed).receipt_state,
-                                (agg.failed).status)) END
+                       {failure_text_sql("(agg.failed).receipt_text",
+                                         "(agg.failed).receipt_state",
+                                         "(agg.failed).status")}) END
 FROM agg
 WHERE o.id = agg.outbox_id
   AND o.status IN ('queued', 'sending', 'submitted')

@@ -12,7 +12,12 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from dispatcher.outbox.packing import numbers_sql, pack_numbers, pack_texts, texts_sql
-from dispatcher.outbox.receipts import chosen_outcomes_sql, record_receipts, roll_up
+from dispatcher.outbox.receipts import (
+    chosen_outcomes_sql,
+    failure_text_sql,
+    record_receipts,
+    roll_up,
+)
 from dispatcher.outbox.records import (
     FinalResult,
     ReceiptRecord,
@@ -63,8 +68,8 @@ receipt AS ({chosen_outcomes_sql("(SELECT * FROM folded UNION ALL SELECT * FROM 
 message AS (
     SELECT s.id, s.provider, s.segments, s.parts_sent, r.status AS final_status,
            CASE WHEN r.status <> 'delivered' THEN r.error_code END AS error_code,
-           CASE WHEN r.status <> 'delivered' THEN coalesce(r.text, r.state, r.status)
-           END AS error_text
+           CASE WHEN r.status <> 'delivered'
+                THEN {failure_text_sql("r.text", "r.state", "r.status")} END AS error_text
     FROM unnest({numbers_sql(1, 'bigint')}, {texts_sql(2)}, {numbers_sql(3, 'int')},
                 {numbers_sql(4, 'int')})
          AS s(id, provider, segments, parts_sent)
