@@ -32,7 +32,8 @@ to a file) and the SMSC simulator.
    receipts), run first: its client CPU per submit_sm tells how fast this shared machine is
    at the moment for the same kind of work (Python, uvloop, loopback TCP). That code has not
    changed since the engine section of RESULTS.md was recorded, so a figure here next to the
-   one there says how much of a difference between days is the machine's.
+   one there hints how much of a difference between days is the machine's (only a hint: the
+   machine's speed moves within minutes, see FINDINGS).
 
 The figures are printed and written to benchmarks/RESULTS.md under "## Daemon".
 """
@@ -529,23 +530,23 @@ alone, 60,000-100,000-message runs of this benchmark):
 - The ceiling: the CPU of the three processes per message (the table), shared by two cores.
   On this shared machine the same code measured 5,500 and 9,500 messages/s on two days:
   compare figures measured side by side, not across days. The machine reference rows
-  measure the difference: the engine's 4 x 100 line took 11.4 µs of client CPU per
-  submit_sm on the day of the 9,489 figure (the Engine section, recorded that day) and
-  17.5-18.3 µs on the days since, with the same code: 1.5-1.6 times as much, about what
-  every process of this benchmark took more. The codec's single-process micro-benchmarks
-  moved only about 10 % (2.13 -> 2.36 µs for the GSM encode line): the slow days cost work
-  that crosses processes and the kernel, not arithmetic. At the reference day's speed this
-  code's 266-273 µs per message would be about 170-180, 11,000-11,800 messages/s at most on
-  two cores: an estimate from the ratio, not a measurement.
+  measure the machine with code unchanged since the Engine section was recorded, on the day
+  of the 9,489 figure (client 11.4, simulator 5.4 µs per submit_sm there). In the four runs
+  of the latest round they read 12.3-18.3 and 7.6-8.7 µs, and this benchmark's simulator,
+  also unchanged, took 33-39 µs per message against 21 that day: the machine accounts for
+  much of the gap to that day's figures. It also moves within the hour (those four runs:
+  6,694, 8,044, 7,442 and 7,694 messages/s, all three processes 229-273 µs per message), and
+  the reference's client figure follows it only loosely: a guide to the day, not a
+  correction factor.
 
 Measured in the latest round and left (no code change came of them):
 
 - PostgreSQL alone against PostgreSQL in this benchmark: driving the store alone (claims of
   500, results in batches of 2,500 with 83 % of the receipts written with their part, 40,000
-  messages, a fresh database per round) it took 77-88 µs of CPU per message; here 120-127
-  without the COPY. The difference is two cores shared by three busy processes; perf over a
-  whole run: 8 % idle, the backends' profile flat (b-tree search, buffer lookup, WAL
-  insertion, tuple forming) with 8-14 % in the kernel.
+  messages, a fresh database per round) it took 77-88 µs of CPU per message; here 116-140
+  in the four runs, about 13 of them the COPY. The difference is two cores shared by three
+  busy processes; perf over a whole run: 8 % idle, the backends' profile flat (b-tree search,
+  buffer lookup, WAL insertion, tuple forming) with 8-14 % in the kernel.
 - The part insert's probe of `outbox` (a part is written only for a row that still exists)
   skipped for the rows the same statement updated, through a join with the update's
   RETURNING: no gain over four interleaved store-alone rounds (82-108 against 77-112 µs).
@@ -553,7 +554,7 @@ Measured in the latest round and left (no code change came of them):
   message (/proc/PID/io over a run): their I/O is batched already. Autovacuum: no run falls
   inside a 15 s run (its naptime is 60 s).
 
-What changed in the latest round (paired 100,000-message runs, old then new code, twice:
+What changed in the round before (paired 100,000-message runs, old then new code, twice:
 5,465 / 6,819 and 5,551 / 6,895 messages/s; PostgreSQL 176-181 -> 130 µs per message, daemon
 96-98 -> 92-100. The machine was much slower that day than on the day of the previous
 figure: the old code, which had recorded 9,489 messages/s, measured 4,500-6,000 over the
