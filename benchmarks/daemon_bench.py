@@ -30,10 +30,10 @@ to a file) and the SMSC simulator.
 3. Machine reference. The engine benchmark's line of 4 sessions x window 100
    (`engine_bench.run_engine`, `--reference-messages` submit_sm to a simulator without
    receipts), run first: its client CPU per submit_sm tells how fast this shared machine is
-   at the moment for the same kind of work (Python, uvloop, loopback TCP). That code has not
-   changed since the engine section of RESULTS.md was recorded, so a figure here next to the
-   one there hints how much of a difference between days is the machine's (only a hint: the
-   machine's speed moves within minutes, see FINDINGS).
+   at the moment for the same kind of work (Python, uvloop, loopback TCP). While the engine's
+   code is the one the Engine section of RESULTS.md was recorded with, a figure here next to
+   the one there hints how much of a difference between days is the machine's (only a hint:
+   the machine's speed moves within minutes, see FINDINGS).
 
 The figures are printed and written to benchmarks/RESULTS.md under "## Daemon".
 """
@@ -475,9 +475,9 @@ def section(
         f"under {LATENCY_AIM_MS:g} ms: "
         f"{'reached' if latency.p50_ms < LATENCY_AIM_MS else 'not reached'}).",
         f"- Machine reference: the engine's {REFERENCE_SESSIONS} x {REFERENCE_WINDOW} line took "
-        f"{reference.client_us:.1f} µs of client CPU per submit_sm in this run; compare it "
-        "with the same line in the Engine section (that code is unchanged since) before "
-        "comparing these figures with another day's.",
+        f"{reference.client_us:.1f} µs of client CPU per submit_sm in this run; before "
+        "comparing these figures with another day's, compare it with the same line in the "
+        "Engine section (a fair comparison while the engine's code is the one recorded there).",
     ]
     return (
         "## Daemon\n\n"
