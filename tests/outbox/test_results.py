@@ -14,7 +14,7 @@ from dispatcher.status import MessageStatus
 from tests.outbox.support import DAEMON, insert, receipt, row_of, status_of, submission
 
 
-async def test_mark_submitted_records_the_parts(store: OutboxStore, db: asyncpg.Connection) -> None:
+async def test_recorded_results_keep_the_parts(store: OutboxStore, db: asyncpg.Connection) -> None:
     single, multi = await insert(db, 2)
     await store.claim(DAEMON, 2, 60)
     await store.mark_written(DAEMON, [single, multi])
