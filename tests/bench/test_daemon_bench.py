@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 300
 LATENCY_ROWS = 5
@@ -34,6 +36,12 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     assert int(with_acceptance.group(1).replace(",", "")) <= MESSAGES
     rate = re.search(r"end to end with receipts\*\* \| \*\*([\d,]+)\*\*", table)
     assert rate is not None and int(rate.group(1).replace(",", "")) > 0
+    # cores busy = CPU seconds per second of the run = rate x CPU per message
+    total_us = re.search(r"\| all three, CPU µs per message \| (\d+) \|", table)
+    busy = re.search(r"\| cores they kept busy [^|]*\| ([\d.]+) \|", table)
+    assert total_us is not None and busy is not None
+    expected = int(rate.group(1).replace(",", "")) * int(total_us.group(1)) / 1e6
+    assert 0 < float(busy.group(1)) == pytest.approx(expected, rel=0.05, abs=0.01)
     p50 = re.search(rf"p50 ms \({LATENCY_ROWS} single rows, idle daemon\)\W+([\d.]+)", table)
     assert p50 is not None and float(p50.group(1)) > 0
     # the machine reference ran: both processes spent CPU on its submit_sm
