@@ -40,7 +40,8 @@ from pdu.codec import decode, encode
 from pdu.constants import ESM_DELIVERY_RECEIPT, Npi, Ton
 from pdu.framer import Framer
 from pdu.pdus import DeliverSm, SubmitSm, SubmitSmResp
-from pdu.receipt import receipt_from_pdu
+from pdu.receipt import receipt_from_pdu, receipt_outcome_from_pdu
+from pdu.receipt_frame import receipt_outcome_from_frame
 from pdu.submit_sm import encode_submit_sm
 from pdu.text import encode_text
 from pdu.tlv import Tag
@@ -280,6 +281,10 @@ def check_same_work() -> None:
     assert receipt.message_id == theirs["id"] == "1234567890"
     assert receipt.state == theirs["stat"] == "DELIVRD"
     assert receipt_from_pdu(decode(NON_STANDARD_RECEIPT_FRAME)) == receipt  # type: ignore[arg-type]
+    # the daemon's two ways to its receipt's outcome agree
+    outcome = receipt_outcome_from_frame(RECEIPT_FRAME)
+    assert outcome is not None
+    assert outcome == receipt_outcome_from_pdu(decode(RECEIPT_FRAME))  # type: ignore[arg-type]
     framer = Framer()
     fused = [pdu for chunk in _chunks() for pdu in framer.feed_decoded(chunk)]
     framer = Framer()
@@ -340,6 +345,12 @@ def print_our_breakdown() -> None:
         "pdu.receipt.receipt_from_pdu": lambda: receipt_from_pdu(receipt_pdu),  # type: ignore[arg-type]
         "pdu.receipt.receipt_from_pdu (same receipt, upper case: the scanner)": lambda: (
             receipt_from_pdu(non_standard_pdu)  # type: ignore[arg-type]
+        ),
+        "the daemon's receipt the general way: decode + receipt_outcome_from_pdu": lambda: (
+            receipt_outcome_from_pdu(decode(RECEIPT_FRAME))  # type: ignore[arg-type]
+        ),
+        "the daemon's receipt from its frame: pdu.receipt_frame.receipt_outcome_from_frame": (
+            lambda: receipt_outcome_from_frame(RECEIPT_FRAME)
         ),
         "pdu.codec.decode(submit_sm_resp)": lambda: decode(resp_frame),
         "pdu.framer.Framer.feed + decode per frame (per PDU of the stream)": _feed_then_decode,

@@ -550,7 +550,8 @@ def u32_at(data: bytes, pos: int) -> int:
     return (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
 
 
-def _decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
+def decode_tlvs(frame: bytes, pos: int) -> dict[int, bytes]:
+    """The TLVs from `pos` to the end of a frame, by tag. Raises PDUError."""
     tlvs: dict[int, bytes] = {}
     end = len(frame)
     while end - pos >= 4:
@@ -629,7 +630,7 @@ def _decode_short_message_pdu(
         data_coding,
         sm_default_msg_id,
         b[start:end],
-        _decode_tlvs(b, end),
+        decode_tlvs(b, end),
         sequence_number,
         command_status,
     )
@@ -641,7 +642,7 @@ def _decode_message_id_response(
     nul = b.index(0, HEADER_LENGTH)
     return cls(
         b[HEADER_LENGTH:nul].decode("latin-1"),
-        _decode_tlvs(b, nul + 1) if nul + 1 < len(b) else {},
+        decode_tlvs(b, nul + 1) if nul + 1 < len(b) else {},
         sequence_number,
         command_status,
     )
@@ -694,7 +695,7 @@ class _Reader:
         return value
 
     def tlvs(self) -> dict[int, bytes]:
-        return _decode_tlvs(self.frame, self.pos)
+        return decode_tlvs(self.frame, self.pos)
 
 
 def _decode_header_only(

@@ -21,43 +21,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
-from pdu.constants import (
-    ESM_DELIVERY_RECEIPT,
-    ESM_INTERMEDIATE_NOTIFICATION,
-    ESM_TYPE_MASK,
-    MessageState,
-)
+from pdu.constants import ESM_TYPE_MASK
 from pdu.fast_tuple import new_record
 from pdu.pdus import DataSm, ShortMessagePdu
+from pdu.receipt_frame import MESSAGE_STATE_BY_STAT as MESSAGE_STATE_BY_STAT
+from pdu.receipt_frame import (
+    RECEIPT_TYPES,
+    message_state,
+    receipted_message_id,
+    standard_receipt_outcome,
+    state_word,
+)
+from pdu.receipt_frame import STAT_BY_MESSAGE_STATE as STAT_BY_MESSAGE_STATE
+from pdu.receipt_frame import ReceiptOutcome as ReceiptOutcome
 from pdu.text import decode_text
 from pdu.tlv import Tag
-
-# SMPP 3.4 §5.2.28 message_state <-> the Appendix B "stat" words. SCHEDULED and SKIPPED are the
-# SMPP 5.0 states (0 and 9) that SMSCs also send on 3.4 binds.
-MESSAGE_STATE_BY_STAT: Final[dict[str, int]] = {
-    "SCHEDULED": MessageState.SCHEDULED,
-    "ENROUTE": MessageState.ENROUTE,
-    "DELIVRD": MessageState.DELIVERED,
-    "EXPIRED": MessageState.EXPIRED,
-    "DELETED": MessageState.DELETED,
-    "UNDELIV": MessageState.UNDELIVERABLE,
-    "ACCEPTD": MessageState.ACCEPTED,
-    "UNKNOWN": MessageState.UNKNOWN,
-    "REJECTD": MessageState.REJECTED,
-    "SKIPPED": MessageState.SKIPPED,
-}
-STAT_BY_MESSAGE_STATE: Final[dict[int, str]] = {
-    state: stat for stat, state in MESSAGE_STATE_BY_STAT.items()
-}
-# Long forms some SMSCs write instead of the 7-letter words.
-_STAT_ALIASES: Final[dict[str, str]] = {
-    "DELIVERED": "DELIVRD",
-    "UNDELIVERABLE": "UNDELIV",
-    "ACCEPTED": "ACCEPTD",
-    "REJECTED": "REJECTD",
-}
 
 # Appendix B as written: lower-case keys one space apart, values of printable ASCII, 10- or
 # 12-digit dates (captured as YYMMDD and hhmm[ss]), "text" or "Text" last. Every value but the
@@ -71,16 +51,6 @@ _APPENDIX_B: Final = re.compile(
     r" stat:([!-~]*+) err:([!-~]*+) [Tt]ext:(.*)",
     re.DOTALL,
 )
-# The same layout, capturing only id, stat, err and text (receipt_outcome_from_pdu): it matches
-# exactly the texts _APPENDIX_B matches (tests/pdu hold them to it).
-_APPENDIX_B_OUTCOME: Final = re.compile(
-    r"id:([!-~]*+) sub:[!-~]*+ dlvrd:[!-~]*+"
-    r" submit date:[0-9]{10}(?:[0-9]{2})?+"
-    r" done date:[0-9]{10}(?:[0-9]{2})?+"
-    r" stat:([!-~]*+) err:([!-~]*+) [Tt]ext:(.*)",
-    re.DOTALL,
-)
-
 # The scanner's keys: a key starts the text or follows whitespace, in any case, and is followed
 # by optional whitespace and ":"; "submit date" may also be written with "_" or nothing between
 # the words. The pattern runs over the reversed text, where every key starts with the ":" that
@@ -109,16 +79,6 @@ class Receipt:
     done_date: datetime | None
     sub: str | None
     dlvrd: str | None
-    text: str | None
-
-
-class ReceiptOutcome(NamedTuple):
-    """What a receipt says became of a message: the fields of its `Receipt` of the same names
-    (a NamedTuple, built positionally: one per receipt the daemon reads)."""
-
-    message_id: str | None
-    state: str | None
-    error: str | None
     text: str | None
 
 
@@ -158,12 +118,10 @@ def _finished(draft: _ReceiptDraft) -> Receipt:
     return receipt  # type: ignore[no-any-return]
 
 
-_RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
-
 def is_receipt(esm_class: int) -> bool:
     """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
     §5.2.12, esm_class bits 5-2 of a deliver_sm or data_sm)."""
-    return esm_class & ESM_TYPE_MASK in _RECEIPT_TYPES
+    return esm_class & ESM_TYPE_MASK in RECEIPT_TYPES
 
 
 def parse_receipt_text(text: str | bytes) -> Receipt | None:
@@ -191,8 +149,8 @@ def _receipt_and_tlv_id(pdu: ShortMessagePdu | DataSm) -> tuple[bool, str | None
     receipted_message_id TLV), and that TLV's id."""
     raw_tlv_id = pdu.tlvs.get(_RECEIPTED_MESSAGE_ID)
     if raw_tlv_id is None:
-        return pdu.esm_class & ESM_TYPE_MASK in _RECEIPT_TYPES, None
-    return True, _receipted_message_id(raw_tlv_id)
+        return pdu.esm_class & ESM_TYPE_MASK in RECEIPT_TYPES, None
+    return True, receipted_message_id(raw_tlv_id)
 
 
 def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
@@ -207,7 +165,7 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
     tlvs = pdu.tlvs
     body = _body(pdu)
     draft = _read_text(decode_text(body, pdu.data_coding)) if body else None
-    tlv_state = _message_state(tlvs.get(_MESSAGE_STATE))
+    tlv_state = message_state(tlvs.get(_MESSAGE_STATE))
     if draft is None:
         if tlv_id is None and tlv_state is None:
             return None
@@ -216,7 +174,7 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
         _settle_state_from_text(draft)
     else:
         draft.message_state = tlv_state
-        draft.state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(draft.state)
+        draft.state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state_word(draft.state)
     if tlv_id is not None:
         draft.message_id = tlv_id
     draft.network_error_code = tlvs.get(_NETWORK_ERROR_CODE)
@@ -226,37 +184,28 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
 def receipt_outcome_from_pdu(pdu: ShortMessagePdu | DataSm) -> ReceiptOutcome | None:
     """The message_id, state, error and text that `receipt_from_pdu(pdu)` gives, without
     reading the rest; None when that gives None. Never raises."""
+    body = _body(pdu)
+    tlvs = pdu.tlvs
+    standard = standard_receipt_outcome(pdu.esm_class, tlvs, body, pdu.data_coding)
+    if standard is not None:
+        return standard
+    # not a receipt, or a text in another layout: the scanner's reading
     is_receipt, tlv_id = _receipt_and_tlv_id(pdu)
     if not is_receipt:
         return None
-    tlvs = pdu.tlvs
-    body = _body(pdu)
-    raw_state = tlvs.get(_MESSAGE_STATE)
-    # the one-octet TLV (SMPP 3.4 §5.3.2.35) read here: this runs for every receipt
-    tlv_state = raw_state[0] if raw_state and len(raw_state) == 1 else _message_state(raw_state)
-    written = decode_text(body, pdu.data_coding) if body else ""
-    standard = _APPENDIX_B_OUTCOME.fullmatch(written)
-    if standard is not None:
-        message_id, stat, error, text = standard.groups()
-        if tlv_id is not None:
-            message_id = tlv_id
-        message_id = message_id or None
-        stat = stat or None
-        error = error or None
-        text = text.lstrip().rstrip("\x00")
+    tlv_state = message_state(tlvs.get(_MESSAGE_STATE))
+    draft = _scanned_draft(decode_text(body, pdu.data_coding)) if body else None
+    if draft is None:
+        if tlv_id is None and tlv_state is None:
+            return None
+        message_id, stat, error, text = tlv_id, None, None, None
     else:
-        draft = _scanned_draft(written) if written else None
-        if draft is None:
-            if tlv_id is None and tlv_state is None:
-                return None
-            message_id, stat, error, text = tlv_id, None, None, None
-        else:
-            message_id = draft.message_id if tlv_id is None else tlv_id
-            stat, error, text = draft.state, draft.error, draft.text
+        message_id = draft.message_id if tlv_id is None else tlv_id
+        stat, error, text = draft.state, draft.error, draft.text
     if tlv_state is None:
-        state = _state_word(stat)
+        state = state_word(stat)
     else:
-        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or _state_word(stat)
+        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state_word(stat)
     return new_record(ReceiptOutcome, (message_id, state, error, text))
 
 
@@ -267,23 +216,9 @@ def _body(pdu: ShortMessagePdu | DataSm) -> bytes:
     )
 
 
-def _receipted_message_id(raw: bytes) -> str | None:
-    """The receipted_message_id TLV's id (a C-octet string; None when empty)."""
-    return raw.split(b"\x00", 1)[0].decode("latin-1").strip() or None
-
-
-def _message_state(raw: bytes | None) -> int | None:
-    """The message_state TLV's number; None when absent or wider than 8 octets."""
-    if raw is None:
-        return None
-    if len(raw) == 1:  # as SMPP 3.4 §5.3.2.35 sizes it
-        return raw[0]
-    return int.from_bytes(raw, "big") if 1 <= len(raw) <= 8 else None
-
-
 def _settle_state_from_text(draft: _ReceiptDraft) -> None:
     """state and message_state from the stat word as written (no message_state TLV)."""
-    state = draft.state = _state_word(draft.state)
+    state = draft.state = state_word(draft.state)
     draft.message_state = None if state is None else MESSAGE_STATE_BY_STAT.get(state)
 
 
@@ -387,13 +322,6 @@ def _token(value: str | None) -> str | None:
         return None
     words = value.split(None, 1)
     return words[0] if words else None
-
-
-def _state_word(word: str | None) -> str | None:
-    if word is None:
-        return None
-    word = word.upper()
-    return _STAT_ALIASES.get(word, word)
 
 
 _from_iso: Final = datetime.fromisoformat

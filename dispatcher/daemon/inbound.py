@@ -25,12 +25,14 @@ from dispatcher.metrics import Metrics
 from dispatcher.outbox.incoming import dedupe_key
 from dispatcher.outbox.receipt_states import status_for_state
 from dispatcher.outbox.records import CorrelationRecord, IncomingMessage, ReceiptRecord
+from dispatcher.smpp.session import FRAME_NOT_READ
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.status import MessageStatus
 from pdu.fast_tuple import new_record
 from pdu.message_id import message_id_normalizer
 from pdu.reassembly import Reassembler, concat_info, split_udh
-from pdu.receipt import ReceiptOutcome, receipt_outcome_from_pdu
+from pdu.receipt import receipt_outcome_from_pdu
+from pdu.receipt_frame import ReceiptOutcome, receipt_outcome_from_frame
 from pdu.text import decode_text
 
 log = structlog.get_logger()
@@ -85,6 +87,14 @@ class InboundHandler:
         except Exception:
             log.exception("inbound_pdu_not_understood", session=str(info))
             return None
+
+    def read_frame(self, info: SessionInfo, frame: bytes) -> object:
+        """The session's InboundFrameReader: a receipt in the usual form is recorded straight
+        from its frame (one per message sent); any other frame is left to `__call__`."""
+        receipt = receipt_outcome_from_frame(frame)
+        if receipt is None:
+            return FRAME_NOT_READ
+        return self._on_receipt(info, receipt)
 
     def _on_receipt(
         self, info: SessionInfo, receipt: ReceiptOutcome

@@ -146,7 +146,8 @@ class Daemon:
         for name, account in config.smpp.accounts.items():
             pool = SmppPool(
                 account_settings(name, account, query_rate=config.daemon.query_rate),
-                clock=self.clock, on_inbound=inbound, observer=observer, slot_guard=guard,
+                clock=self.clock, on_inbound=inbound, read_inbound_frame=inbound.read_frame,
+                observer=observer, slot_guard=guard,
             )
             self.pools[name] = pool
             self._senders[name] = SmppSender(pool, sinks, self._settled,

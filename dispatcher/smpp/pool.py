@@ -43,7 +43,7 @@ from dispatcher.smpp.job import Job, PartTicket, SubmitEncoder, Verdict
 from dispatcher.smpp.observer import EngineObserver
 from dispatcher.smpp.outcome import OutcomeKind, SubmitOutcome, SubmitRequest
 from dispatcher.smpp.rate_limit import TokenBucket
-from dispatcher.smpp.session import InboundHandler, SmppSession
+from dispatcher.smpp.session import InboundFrameReader, InboundHandler, SmppSession
 from dispatcher.smpp.session_info import SessionInfo
 from dispatcher.smpp.settings import AccountSettings
 from dispatcher.smpp.slot import ReturnToPrimary, SlotRunner
@@ -116,6 +116,7 @@ class SmppPool:
         *,
         clock: Clock | None = None,
         on_inbound: InboundHandler | None = None,
+        read_inbound_frame: InboundFrameReader | None = None,
         observer: EngineObserver | None = None,
         slot_guard: SlotGuard | None = None,
         first_sequence: int = 1,
@@ -123,6 +124,7 @@ class SmppPool:
         self.settings = settings
         self._clock = clock or SystemClock()
         self._on_inbound = on_inbound
+        self._read_inbound_frame = read_inbound_frame
         self._observer = observer or EngineObserver()
         self._guard = slot_guard or AlwaysGranted()
         self._first_sequence = first_sequence
@@ -218,6 +220,7 @@ class SmppPool:
             clock=self._clock,
             source=self,
             on_inbound=self._on_inbound,
+            read_inbound_frame=self._read_inbound_frame,
             on_closed=self._session_closed,
             observer=self._observer,
             first_sequence=self._first_sequence,

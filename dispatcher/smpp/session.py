@@ -67,6 +67,12 @@ _BOUND: Final = SessionState.BOUND
 # once the message is stored: the session then holds the answer until it does (or for
 # `inbound_ack_timeout` at most), so an acknowledged message is never only in memory.
 InboundHandler = Callable[[SessionInfo, Any], "Awaitable[object] | None"]
+# Optional, asked first with every deliver_sm / data_sm frame: it reads the frames it knows
+# itself (the daemon's receipts: pdu.receipt_frame), sparing their decoding, and returns what
+# an InboundHandler returns; for any other frame it returns FRAME_NOT_READ and the session
+# decodes the frame for the InboundHandler.
+InboundFrameReader = Callable[[SessionInfo, bytes], object]
+FRAME_NOT_READ: Final = object()
 
 
 class WorkSource(Protocol):
@@ -105,6 +111,7 @@ class SmppSession(asyncio.Protocol):
         clock: Clock,
         source: WorkSource | None = None,
         on_inbound: InboundHandler | None = None,
+        read_inbound_frame: InboundFrameReader | None = None,
         on_closed: Callable[[SmppSession], None] | None = None,
         observer: EngineObserver | None = None,
         first_sequence: int = 1,
@@ -114,6 +121,7 @@ class SmppSession(asyncio.Protocol):
         self._clock = clock
         self._source = source if info.mode.can_submit else None
         self._on_inbound = on_inbound
+        self._read_inbound_frame = read_inbound_frame
         self._on_closed = on_closed
         self._observer = observer or EngineObserver()
         self._loop = asyncio.get_running_loop()
@@ -333,24 +341,31 @@ class SmppSession(asyncio.Protocol):
         if ack_octets is not None:  # deliver_sm or data_sm: the receipts and MO (the hot path)
             # seed L2932-2934: ack with status 0, always, before anything else happens to it.
             ack = ack_octets[0] + _pack_seq(seq) + ack_octets[1]
-            try:
-                pdu = decode(frame)
-            except PDUError as exc:
-                self._queue(ack)
-                log.warning(
-                    "smpp.undecodable_inbound_acked", session=str(self.info), error=str(exc)
-                )
-                return
-            stored = None
-            if self._on_inbound is not None:
+            stored: object = FRAME_NOT_READ
+            if self._read_inbound_frame is not None:
                 try:
-                    stored = self._on_inbound(self.info, pdu)
-                except Exception:
-                    log.exception("smpp.inbound_handler_failed", session=str(self.info))
+                    stored = self._read_inbound_frame(self.info, frame)
+                except Exception:  # a fault of the reader's: the general way still has a go
+                    log.exception("smpp.inbound_frame_reader_failed", session=str(self.info))
+            if stored is FRAME_NOT_READ:
+                try:
+                    pdu = decode(frame)
+                except PDUError as exc:
+                    self._queue(ack)
+                    log.warning(
+                        "smpp.undecodable_inbound_acked", session=str(self.info), error=str(exc)
+                    )
+                    return
+                stored = None
+                if self._on_inbound is not None:
+                    try:
+                        stored = self._on_inbound(self.info, pdu)
+                    except Exception:
+                        log.exception("smpp.inbound_handler_failed", session=str(self.info))
             if stored is None:
                 self._queue(ack)
             else:
-                self._ack_when_stored(ack, stored)
+                self._ack_when_stored(ack, cast("Awaitable[object]", stored))
         elif command_id == pdus.EnquireLink.command_id:
             self._queue(with_sequence(_ENQUIRE_LINK_RESP, seq))
         elif command_id == pdus.Unbind.command_id:

@@ -9,13 +9,8 @@ from hypothesis import strategies as st
 
 from pdu.constants import ESM_DELIVERY_RECEIPT
 from pdu.pdus import DataSm, DeliverSm
-from pdu.receipt import (
-    _APPENDIX_B,
-    _APPENDIX_B_OUTCOME,
-    ReceiptOutcome,
-    receipt_from_pdu,
-    receipt_outcome_from_pdu,
-)
+from pdu.receipt import _APPENDIX_B, ReceiptOutcome, receipt_from_pdu, receipt_outcome_from_pdu
+from pdu.receipt_frame import APPENDIX_B_OUTCOME
 from pdu.tlv import Tag
 from tests.pdu.test_receipt_reference import (
     ascii_word,
@@ -59,7 +54,7 @@ def test_the_standard_layout_gives_the_fields_receipt_from_pdu_gives(
         f"stat:{stat} err:{error} {text_key}:{text}"
     )
     assert (_APPENDIX_B.fullmatch(receipt) is None) == (
-        _APPENDIX_B_OUTCOME.fullmatch(receipt) is None
+        APPENDIX_B_OUTCOME.fullmatch(receipt) is None
     )
     pdu = DeliverSm(
         esm_class=ESM_DELIVERY_RECEIPT, short_message=receipt.encode("utf-8")[:255], tlvs=tlvs

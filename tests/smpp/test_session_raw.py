@@ -15,6 +15,7 @@ import pytest
 
 from dispatcher.clock import ScaledClock
 from dispatcher.smpp import OutcomeKind, SessionInfo, SessionState, SmppSession
+from dispatcher.smpp.session import FRAME_NOT_READ
 from dispatcher.smpp.settings import BindMode
 from pdu import pdus
 from pdu.codec import decode, encode
@@ -112,6 +113,41 @@ async def test_every_deliver_sm_and_data_sm_is_acked_with_status_zero(
     )
     assert [type(p) for p in inbound] == [pdus.DataSm, pdus.DeliverSm]
     assert session.state is SessionState.BOUND
+    await session.close(10.0)
+
+
+async def test_a_frame_reader_takes_the_frames_it_reads_and_leaves_the_rest(
+    smsc: ScriptedSmsc, clock: ScaledClock
+) -> None:
+    read: list[bytes] = []
+    inbound: list[Any] = []
+
+    def read_inbound_frame(_info: SessionInfo, frame: bytes) -> object:
+        pdu = decode(frame)
+        assert isinstance(pdu, pdus.DeliverSm)
+        if pdu.short_message == b"fails":
+            raise RuntimeError("a bug in the reader")
+        if pdu.short_message != b"read me":
+            return FRAME_NOT_READ
+        read.append(frame)
+        return None
+
+    settings = account(smsc.port)
+    info = SessionInfo(settings.name, 0, "127.0.0.1", smsc.port, BindMode.TRX)
+    session = await SmppSession.open(
+        settings, info, clock=clock, on_inbound=lambda _info, pdu: inbound.append(pdu),
+        read_inbound_frame=read_inbound_frame,
+    )
+    for seq, text in enumerate((b"read me", b"left", b"fails"), start=80):
+        smsc.send(pdus.DeliverSm(short_message=text, sequence_number=seq))
+        ack = await smsc.next()
+        assert isinstance(ack, pdus.DeliverSmResp)
+        assert (ack.sequence_number, ack.command_status) == (seq, CommandStatus.ESME_ROK)
+    # the frame it read never reached the handler; the one it left and the one it failed on
+    # did, decoded
+    assert [decode(frame).sequence_number for frame in read] == [80]
+    assert [(p.sequence_number, p.short_message) for p in inbound] == [(81, b"left"),
+                                                                      (82, b"fails")]
     await session.close(10.0)
 
 
