@@ -9,11 +9,12 @@ What pays (benchmarks/RESULTS.md):
 - the wire codec (pdu/codec.py, pdu/framer.py): loops over octets become C integer arithmetic
   ("Codec");
 - the rest of a message's way through the daemon and the simulator: segmentation,
-  validation, the SMPP engine, the sender, the inbound handler, the batch writer, the
-  metrics' fast children, the simulator's session and receipts. Their cost was the
-  interpreter's own: attribute reads, calls and small tuples per message. Compiled, the daemon
-  went from 72-76 to 51-53 µs of CPU per message and the simulator from 27-28 to 20-21
-  (paired runs of benchmarks.daemon_bench, 100,000 messages; "Daemon").
+  validation, the SMPP engine, the sender, the inbound handler and its receipt reader
+  (pdu/receipt_frame.py), the batch writer, the metrics' fast children, the simulator's
+  session and receipts. Their cost was the interpreter's own: attribute reads, calls and
+  small tuples per message. Compiled, the daemon went from 72-76 to 51-53 µs of CPU per
+  message and the simulator from 27-28 to 20-21 (paired runs of benchmarks.daemon_bench,
+  100,000 messages; "Daemon").
 
 What stays interpreted, and why:
 - pdu/text.py and pdu/submit_sm.py: the public encode API. Called with keywords from
