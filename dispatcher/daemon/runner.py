@@ -26,6 +26,7 @@ from dispatcher.daemon.beyond_sms import BeyondSms
 from dispatcher.daemon.fallback_sender import FallbackDispatcher, FallbackRoute
 from dispatcher.daemon.inbound import InboundHandler
 from dispatcher.daemon.providers import build_sender
+from dispatcher.daemon.reload_plan import plan_reload
 from dispatcher.daemon.results import ResultSinks, split_correlation
 from dispatcher.daemon.slot_locks import SharedSlotGuard
 from dispatcher.daemon.smpp_sender import SmppRoute, SmppSender
@@ -275,54 +276,18 @@ class Daemon:
             self.extras.viber.build_routes(config)
 
     def reload(self, new: Config) -> tuple[list[str], list[str]]:
-        """Apply what can change without dropping a bind (SIGHUP): routes, per-session rate
-        limits, the daemon's timings and policies. Returns (what was applied, what needs a
-        restart); the parts that need a restart keep their running values."""
-        old = self.config
-        applied: list[str] = []
-        restart: list[str] = []
-        accounts = dict(old.smpp.accounts)
-        for name in sorted(set(old.smpp.accounts) | set(new.smpp.accounts)):
-            before, after = old.smpp.accounts.get(name), new.smpp.accounts.get(name)
-            if before is None or after is None:
-                restart.append(f"smpp.accounts.{name} (added or removed)")
-                continue
-            if before.rate_limit != after.rate_limit:
-                self.pools[name].set_rate_limit(after.rate_limit)
-                accounts[name] = before.model_copy(update={"rate_limit": after.rate_limit})
-                applied.append(f"smpp.accounts.{name}.rate_limit")
-            restart += [f"smpp.accounts.{name}.{key}" for key in type(before).model_fields
-                        if key != "rate_limit" and getattr(before, key) != getattr(after, key)]
-        for section in ("database", "metrics", "providers"):
-            if getattr(old, section) != getattr(new, section):
-                restart.append(section)
-        daemon = new.daemon
-        if daemon.id != old.daemon.id:
-            restart.append("daemon.id")
-            daemon = daemon.model_copy(update={"id": old.daemon.id})
-        if daemon != old.daemon:
-            applied.append("daemon")
-        if new.log != old.log:
-            applied.append("log")
-        merged = new.model_copy(update={
-            "database": old.database, "metrics": old.metrics, "providers": old.providers,
-            "smpp": old.smpp.model_copy(update={"accounts": accounts}), "daemon": daemon,
-        })
-        if new.routes != old.routes:
-            usable = all(
-                (route.smpp is None or route.smpp in self.pools)
-                and all(p in old.providers for p in route.fallback)
-                for route in new.routes.values())
-            if usable:
-                self._build_routes(merged)
-                applied.append("routes")
-            else:
-                restart.append("routes (they name an account or provider not running)")
-                merged = merged.model_copy(update={"routes": old.routes})
-        self.config = merged
+        """Apply what can change without dropping a bind (SIGHUP; see `plan_reload`). Returns
+        (what was applied, what needs a restart); the parts that need a restart keep their
+        running values."""
+        plan = plan_reload(self.config, new)
+        for account, rate_limit in plan.rate_limits.items():
+            self.pools[account].set_rate_limit(rate_limit)
+        if plan.routes_changed:
+            self._build_routes(plan.config)
+        self.config = plan.config
         if self._waiter is not None:
-            self._waiter.poll_seconds = merged.daemon.poll_interval
-        return applied, restart
+            self._waiter.poll_seconds = plan.config.daemon.poll_interval
+        return plan.applied, plan.restart
 
     # -- the claim loop --------------------------------------------------------------------
 
