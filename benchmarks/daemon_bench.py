@@ -536,10 +536,13 @@ alone, 60,000-100,000-message runs of this benchmark):
   seconds after the submit (as on real networks) few do, every message costs the three
   outbox versions again, and the figure falls back toward the previous round's.
 - The ceiling: the CPU of the three processes per message (the table) over the cores they
-  keep busy. At this benchmark's settings they kept 1.73-1.84 of the two cores busy in the
-  20 runs of the latest round, whatever the machine's speed (the rest idles between the
-  steps of the pipeline), so the rate is about 1.8 cores divided by the CPU per message, and
-  10,000/s needs about 180 µs or less. That CPU is where this shared machine moves: within
+  keep busy. At this benchmark's settings they kept 1.73-1.84 of the two cores busy in 20
+  runs of the latest round, in the machine's fast and middle phases alike (the rest idles
+  between the steps of the pipeline), so the rate is about 1.8 cores divided by the CPU per
+  message, and 10,000/s needs about 180 µs or less. In the slowest phase seen (4,404-5,042
+  messages/s at 262-270 µs per message, three runs) they kept only 1.19-1.32 cores busy:
+  most likely the host then also takes the virtual CPUs away, which this VM counts as idle
+  (it shows no steal time). That CPU is where this shared machine moves: within
   the same two hours the same code took 172-193 µs per message in some runs (10,110, 9,952
   and 9,582 messages/s) and 205-266 in others (6,511-8,645/s), every process slower by the
   same factor, in phases of minutes. The machine reference rows, measured just before the
@@ -549,8 +552,9 @@ alone, 60,000-100,000-message runs of this benchmark):
 
 What changed in the latest round (about 4 µs of the daemon's CPU per message by the
 micro-benchmarks below; not shown by paired runs, since the machine's phases move the
-figures more: after it, six runs measured 188-212 µs per message for all three processes and
-8,330-9,554 messages/s, the daemon 58-67 µs):
+figures more: after it, seven runs in the middle phase measured 188-212 µs per message for
+all three processes and 8,330-9,554 messages/s, the daemon 58-68 µs; three in the slowest
+phase 262-270 µs and 4,404-5,042 messages/s):
 
 - Receipts in the usual form are read straight from their deliver_sm frame
   (pdu/receipt_frame.py, compiled): one regex over the mandatory fields, the TLVs, and the
