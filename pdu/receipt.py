@@ -12,8 +12,10 @@ match, anything else by the lenient scanner. Both give the same fields for the s
 (tests/pdu compare them); the scanner is the definition of what a receipt text says.
 
 `receipt_outcome_from_pdu` reads the same PDU for a caller that records only what became of
-the message (the daemon, on every receipt): the id, state, err and text of `receipt_from_pdu`,
-without the dates, sub and dlvrd, whose reading was a third of the work.
+the message: the id, state, err and text of `receipt_from_pdu`, without the dates, sub and
+dlvrd, whose reading was a third of the work. For the Appendix B layout it is
+`pdu.receipt_frame.standard_receipt_outcome`, which the daemon also runs on a receipt's frame
+without decoding the PDU (pdu/receipt_frame.py); this module reads the rest.
 """
 
 from __future__ import annotations
