@@ -25,19 +25,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from pdu.constants import ESM_TYPE_MASK
 from pdu.fast_tuple import new_record
 from pdu.pdus import DataSm, ShortMessagePdu
 from pdu.receipt_frame import MESSAGE_STATE_BY_STAT as MESSAGE_STATE_BY_STAT
+from pdu.receipt_frame import STAT_BY_MESSAGE_STATE as STAT_BY_MESSAGE_STATE
+from pdu.receipt_frame import ReceiptOutcome as ReceiptOutcome
+from pdu.receipt_frame import is_receipt as is_receipt
 from pdu.receipt_frame import (
-    RECEIPT_TYPES,
     message_state,
     receipted_message_id,
     standard_receipt_outcome,
     state_word,
 )
-from pdu.receipt_frame import STAT_BY_MESSAGE_STATE as STAT_BY_MESSAGE_STATE
-from pdu.receipt_frame import ReceiptOutcome as ReceiptOutcome
 from pdu.text import decode_text
 from pdu.tlv import Tag
 
@@ -120,12 +119,6 @@ def _finished(draft: _ReceiptDraft) -> Receipt:
     return receipt  # type: ignore[no-any-return]
 
 
-def is_receipt(esm_class: int) -> bool:
-    """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
-    §5.2.12, esm_class bits 5-2 of a deliver_sm or data_sm)."""
-    return esm_class & ESM_TYPE_MASK in RECEIPT_TYPES
-
-
 def parse_receipt_text(text: str | bytes) -> Receipt | None:
     """Read an Appendix B receipt text ("id:... sub:... dlvrd:... submit date:... done date:...
     stat:... err:... text:..."). Keys in any case and any order; "text:" runs to the end.
@@ -151,7 +144,7 @@ def _receipt_and_tlv_id(pdu: ShortMessagePdu | DataSm) -> tuple[bool, str | None
     receipted_message_id TLV), and that TLV's id."""
     raw_tlv_id = pdu.tlvs.get(_RECEIPTED_MESSAGE_ID)
     if raw_tlv_id is None:
-        return pdu.esm_class & ESM_TYPE_MASK in RECEIPT_TYPES, None
+        return is_receipt(pdu.esm_class), None
     return True, receipted_message_id(raw_tlv_id)
 
 

@@ -83,7 +83,7 @@ _DELIVER_SM_FIELDS: Final = re.compile(
     rb"[^\0]*+\0..[^\0]*+\0..[^\0]*+\0(.)..[^\0]*+\0[^\0]*+\0..(.).(.)", re.DOTALL
 )
 _DELIVER_SM: Final = CommandId.DELIVER_SM
-RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
+_RECEIPT_TYPES: Final = (ESM_DELIVERY_RECEIPT, ESM_INTERMEDIATE_NOTIFICATION)
 _RECEIPTED_MESSAGE_ID: Final = Tag.RECEIPTED_MESSAGE_ID
 _MESSAGE_STATE: Final = Tag.MESSAGE_STATE
 _MESSAGE_PAYLOAD: Final = Tag.MESSAGE_PAYLOAD
@@ -127,7 +127,7 @@ def standard_receipt_outcome(
     whose text, `body` in `data_coding`, has the Appendix B layout; None for anything else.
     The receipted_message_id and message_state TLVs win over the text."""
     raw_tlv_id = tlvs.get(_RECEIPTED_MESSAGE_ID)
-    if (raw_tlv_id is None and esm_class & ESM_TYPE_MASK not in RECEIPT_TYPES) or not body:
+    if (raw_tlv_id is None and not is_receipt(esm_class)) or not body:
         return None
     standard = APPENDIX_B_OUTCOME.fullmatch(decode_text(body, data_coding))
     if standard is None:
@@ -136,15 +136,18 @@ def standard_receipt_outcome(
     if raw_tlv_id is not None:
         message_id = receipted_message_id(raw_tlv_id) or message_id
     state = state_word(stat or None)
-    raw_state = tlvs.get(_MESSAGE_STATE)
-    if raw_state is not None:
-        # the one-octet TLV (SMPP 3.4 §5.3.2.35) read here: this runs for every receipt
-        number = raw_state[0] if len(raw_state) == 1 else message_state(raw_state)
-        if number is not None:
-            state = STAT_BY_MESSAGE_STATE.get(number) or state
+    tlv_state = message_state(tlvs.get(_MESSAGE_STATE))
+    if tlv_state is not None:
+        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state
     return new_record(ReceiptOutcome, (
         message_id or None, state, error or None, text.lstrip().rstrip("\x00"),
     ))  # fmt: skip
+
+
+def is_receipt(esm_class: int) -> bool:
+    """True for an SMSC delivery receipt or an intermediate delivery notification (SMPP 3.4
+    §5.2.12, esm_class bits 5-2 of a deliver_sm or data_sm)."""
+    return esm_class & ESM_TYPE_MASK in _RECEIPT_TYPES
 
 
 def receipted_message_id(raw: bytes) -> str | None:
