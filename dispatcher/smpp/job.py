@@ -70,7 +70,7 @@ class JobOwner(Protocol):
 
 class PartTicket:
     """One part: its encoded frame, its state, and what the SMSC last said about it. It is also
-    what a session carries in its window (see `dispatcher.smpp.window.Ticket`)."""
+    what a session carries in its window (see `dispatcher.smpp.session.Ticket`)."""
 
     __slots__ = (
         "command_status",

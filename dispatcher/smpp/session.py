@@ -28,7 +28,7 @@ from dispatcher.smpp.observer import EngineObserver
 from dispatcher.smpp.session_info import SessionInfo, SessionState
 from dispatcher.smpp.settings import AccountSettings, BindMode
 from dispatcher.smpp.timers import AtLeastTimer
-from dispatcher.smpp.window import Ticket, Window
+from dispatcher.smpp.window import Window
 from pdu import pdus
 from pdu.codec import decode, encode
 from pdu.constants import CommandStatus, status_name
@@ -56,9 +56,7 @@ _INBOUND_ACKS: Final = {
 }
 _ENQUIRE_LINK_RESP: Final = encode(pdus.EnquireLinkResp())
 _UNBIND_RESP: Final = encode(pdus.UnbindResp())
-_INVALID_COMMAND_NACK: Final = encode(
-    pdus.GenericNack(command_status=CommandStatus.ESME_RINVCMDID)
-)
+_INVALID_COMMAND_NACK: Final = encode(pdus.GenericNack(command_status=CommandStatus.ESME_RINVCMDID))
 
 # An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-batch checks use this alias.
 _BOUND: Final = SessionState.BOUND
@@ -73,6 +71,21 @@ InboundHandler = Callable[[SessionInfo, Any], "Awaitable[object] | None"]
 # decodes the frame for the InboundHandler.
 InboundFrameReader = Callable[[SessionInfo, bytes], object]
 FRAME_NOT_READ: Final = object()
+
+
+class Ticket(Protocol):
+    """What a session carries in its window for one request it writes."""
+
+    frame: bytes  # the whole encoded request; the session writes its own sequence_number
+    sent_at: float  # set by the session (clock seconds) when the frame is written
+
+    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
+        """The response came: its whole frame, for the ticket to read what it needs (most
+        tickets need only the status, or the message_id: decoding every response whole was
+        the costliest step of an answer)."""
+
+    def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
+        """No response will come: `written` False only when no byte of it reached the socket."""
 
 
 class WorkSource(Protocol):
@@ -128,7 +141,9 @@ class SmppSession(asyncio.Protocol):
         self._state = SessionState.CONNECTING
         self._transport: asyncio.Transport | None = None
         self._framer = Framer(settings.max_command_length)
-        self._window = Window(settings.window, settings.response_timeout, first_sequence)
+        self._window: Window[Ticket] = Window(
+            settings.window, settings.response_timeout, first_sequence
+        )
         self._out: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._can_write = True

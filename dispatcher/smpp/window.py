@@ -9,32 +9,18 @@ dropped from its head as the responses come, so it stays about as long as the wi
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Final, Protocol
-
-if TYPE_CHECKING:
-    from dispatcher.smpp.session import SmppSession
+from typing import Final, Generic, TypeVar
 
 # SMPP 3.4 §5.1.4: sequence numbers run 0x00000001..0x7FFFFFFF; we wrap back to 1.
 FIRST_SEQUENCE: Final = 1
 LAST_SEQUENCE: Final = 0x7FFFFFFF
 
-
-class Ticket(Protocol):
-    """What a session carries in its window for one request it writes."""
-
-    frame: bytes  # the whole encoded request; the session writes its own sequence_number
-    sent_at: float  # set by the session (clock seconds) when the frame is written
-
-    def on_response(self, session: SmppSession, command_status: int, frame: bytes) -> None:
-        """The response came: its whole frame, for the ticket to read what it needs (most
-        tickets need only the status, or the message_id: decoding every response whole was
-        the costliest step of an answer)."""
-
-    def on_lost(self, session: SmppSession, written: bool, reason: str) -> None:
-        """No response will come: `written` False only when no byte of it reached the socket."""
+# What the session keeps for each request (dispatcher.smpp.session.Ticket); the window only
+# holds it.
+TicketT = TypeVar("TicketT")
 
 
-class Window:
+class Window(Generic[TicketT]):
     __slots__ = ("_deadlines", "_next", "_tickets", "size", "timeout")
 
     def __init__(self, size: int, timeout: float, first_sequence: int = FIRST_SEQUENCE) -> None:
@@ -42,8 +28,8 @@ class Window:
             raise ValueError("first_sequence must be within 1..0x7FFFFFFF")
         self.size = size
         self.timeout = timeout
-        self._tickets: dict[int, Ticket] = {}
-        self._deadlines: deque[tuple[float, int, Ticket]] = deque()
+        self._tickets: dict[int, TicketT] = {}
+        self._deadlines: deque[tuple[float, int, TicketT]] = deque()
         self._next = first_sequence
 
     def __len__(self) -> int:
@@ -57,16 +43,16 @@ class Window:
         self._next = FIRST_SEQUENCE if seq >= LAST_SEQUENCE else seq + 1
         return seq
 
-    def add(self, seq: int, ticket: Ticket, now: float) -> None:
+    def add(self, seq: int, ticket: TicketT, now: float) -> None:
         """A request written at `now`, answered within `timeout` or expired."""
         self._tickets[seq] = ticket
         self._deadlines.append((now + self.timeout, seq, ticket))
 
-    def add_untimed(self, seq: int, ticket: Ticket) -> None:
+    def add_untimed(self, seq: int, ticket: TicketT) -> None:
         """A request whose timeout the caller keeps itself (bind, enquire_link, unbind)."""
         self._tickets[seq] = ticket
 
-    def pop(self, seq: int) -> Ticket | None:
+    def pop(self, seq: int) -> TicketT | None:
         tickets = self._tickets
         ticket = tickets.pop(seq, None)
         deadlines = self._deadlines
@@ -80,9 +66,9 @@ class Window:
     def next_deadline(self) -> float | None:
         return self._deadlines[0][0] if self._deadlines else None
 
-    def expire(self, now: float) -> list[Ticket]:
+    def expire(self, now: float) -> list[TicketT]:
         """Remove and return the requests whose deadline is at or before `now`."""
-        expired: list[Ticket] = []
+        expired: list[TicketT] = []
         deadlines = self._deadlines
         tickets = self._tickets
         while deadlines and deadlines[0][0] <= now:
@@ -94,7 +80,7 @@ class Window:
             deadlines.popleft()
         return expired
 
-    def take_all(self) -> list[tuple[int, Ticket]]:
+    def take_all(self) -> list[tuple[int, TicketT]]:
         """Empty the window (the connection is gone)."""
         taken = list(self._tickets.items())
         self._tickets.clear()

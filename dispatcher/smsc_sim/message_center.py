@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from dispatcher.clock import Clock
 from dispatcher.smsc_sim.config import SimConfig
@@ -58,11 +58,18 @@ from pdu.reassembly import split_udh
 from pdu.receipt import MESSAGE_STATE_BY_STAT
 from pdu.smpp_time import format_absolute, parse_smpp_time
 
-if TYPE_CHECKING:
-    from dispatcher.smsc_sim.session import SmscSession
-
 # seed 004_80a28bca441860d4.txt L2971-2972: validity_period must be at least 60 seconds.
 MIN_VALIDITY: Final = timedelta(seconds=60)
+
+
+class Requester(Protocol):
+    """The session a request came on, as the message center sees it (smsc_sim.session's
+    SmscSession): whose bind it is, and how to answer on it."""
+
+    session_id: int
+    system_id: str | None
+
+    def respond(self, frame: bytes, delay: float = 0.0) -> None: ...
 
 
 class MessageCenter:
@@ -97,7 +104,7 @@ class MessageCenter:
         message = self._store.by_id(message_id)
         return None if message is None else message.state_at(self._clock.monotonic())
 
-    def submit_sm(self, session: SmscSession, frame: bytes, sequence_number: int) -> None:
+    def submit_sm(self, session: Requester, frame: bytes, sequence_number: int) -> None:
         """Answer a submit_sm frame, read only as far as needed (PDUError if it is malformed).
 
         Not recording, the frame is read only for its header, or (for a receipt or a
@@ -117,12 +124,12 @@ class MessageCenter:
         assert isinstance(request, SubmitSm)
         self._accept(session, "submit_sm", request, sequence_number, SubmitSmResp)
 
-    def data_sm(self, session: SmscSession, pdu: DataSm) -> None:
+    def data_sm(self, session: Requester, pdu: DataSm) -> None:
         self._accept(session, "data_sm", pdu, pdu.sequence_number, DataSmResp)
 
     def _accept(
         self,
-        session: SmscSession,
+        session: Requester,
         command: str,
         pdu: SubmitSm | DataSm | None,
         sequence_number: int,
@@ -145,9 +152,7 @@ class MessageCenter:
         )
         self._respond(session, frame, delay, early)
 
-    def _accept_unstored(
-        self, session: SmscSession, view: SubmitView, sequence_number: int
-    ) -> None:
+    def _accept_unstored(self, session: Requester, view: SubmitView, sequence_number: int) -> None:
         """`_accept` and `_take` of a submit_sm while not recording: the same answer, the same
         draws, and a receipt planned from the frame's fields (no PDU, no StoredMessage)."""
         source, destination, destination_addr, esm_class, registered, coding, short_message = view
@@ -181,7 +186,7 @@ class MessageCenter:
         planned: PlannedReceipt = (session.system_id or "", message_id, before, after)
         self._receipts_due.add(config.receipt_delay, planned)
 
-    def submit_multi(self, session: SmscSession, pdu: SubmitMulti) -> None:
+    def submit_multi(self, session: Requester, pdu: SubmitMulti) -> None:
         """One message id for the message; each SME destination is judged on its own and the
         refused ones are listed in the response. Distribution lists are not provisioned."""
         number, message_id = self._allocate_id(CommandStatus.ESME_ROK)
@@ -211,7 +216,7 @@ class MessageCenter:
         )
         session.respond(encode(response), self._policy.response_delay(first))
 
-    def query_sm(self, session: SmscSession, pdu: QuerySm) -> bytes:
+    def query_sm(self, session: Requester, pdu: QuerySm) -> bytes:
         message = self._message_of(session, pdu.message_id)
         if message is None:
             return header_frame(
@@ -231,7 +236,7 @@ class MessageCenter:
             )
         )
 
-    def cancel_sm(self, session: SmscSession, pdu: CancelSm) -> bytes:
+    def cancel_sm(self, session: Requester, pdu: CancelSm) -> bytes:
         now = self._clock.monotonic()
         message = self._message_of(session, pdu.message_id)
         if message is None or message.is_final_at(now):
@@ -241,7 +246,7 @@ class MessageCenter:
             status = CommandStatus.ESME_ROK
         return header_frame(CommandId.CANCEL_SM_RESP, status, pdu.sequence_number)
 
-    def replace_sm(self, session: SmscSession, pdu: ReplaceSm) -> bytes:
+    def replace_sm(self, session: Requester, pdu: ReplaceSm) -> bytes:
         message = self._message_of(session, pdu.message_id)
         if message is None or message.is_final_at(self._clock.monotonic()):
             status = CommandStatus.ESME_RREPLACEFAIL
@@ -257,7 +262,7 @@ class MessageCenter:
 
     def _take(
         self,
-        session: SmscSession,
+        session: Requester,
         command: str,
         pdu: SubmitSm | DataSm,
         status: int,
@@ -351,7 +356,7 @@ class MessageCenter:
         )
 
     def _respond(
-        self, session: SmscSession, frame: bytes, delay: float, early: OutboundDeliver | None
+        self, session: Requester, frame: bytes, delay: float, early: OutboundDeliver | None
     ) -> None:
         if early is None:
             session.respond(frame, delay)
@@ -398,7 +403,7 @@ class MessageCenter:
         )
         return OutboundDeliver(message.system_id, body, "receipt", message.message_id)
 
-    def _message_of(self, session: SmscSession, message_id: str) -> StoredMessage | None:
+    def _message_of(self, session: Requester, message_id: str) -> StoredMessage | None:
         return self._store.get(message_id, session.system_id or "")
 
     def _check_validity(self, validity_period: str, destination: str) -> None:

@@ -10,10 +10,19 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, Protocol, cast
 
+from dispatcher.clock import Clock
+from dispatcher.smsc_sim.config import SimConfig
 from dispatcher.smsc_sim.delivery import OutboundDeliver
-from dispatcher.smsc_sim.records import BindMode, DeliverRecord, EnquireLinkRecord, SessionRecord
+from dispatcher.smsc_sim.message_center import MessageCenter
+from dispatcher.smsc_sim.records import (
+    BindMode,
+    DeliverRecord,
+    EnquireLinkRecord,
+    Recording,
+    SessionRecord,
+)
 from dispatcher.smsc_sim.wire import deliver_sm_header, header_frame
 from pdu.codec import decode, encode
 from pdu.constants import RESP_BIT, CommandId, CommandStatus, command_name, status_name
@@ -36,9 +45,6 @@ from pdu.pdus import (
 )
 from pdu.tlv import Tag
 
-if TYPE_CHECKING:
-    from dispatcher.smsc_sim.server import SmscSimulator
-
 _HEADER: Final = struct.Struct(">IIII")
 _MAX_SEQUENCE: Final = 0x7FFFFFFF
 # command_length 10 is below the 16-octet header: no SMPP reader can frame past it.
@@ -58,8 +64,35 @@ _DELIVER_SM_RESP: Final = int(CommandId.DELIVER_SM_RESP)
 Handler = Callable[[bytes, int], None]
 
 
+class SessionHost(Protocol):
+    """What a session needs of the simulator that accepted its connection (smsc_sim.server's
+    SmscSimulator): the shared settings, recording and message center, and the bookkeeping of
+    connections and binds across sessions."""
+
+    clock: Clock
+    config: SimConfig
+    recording: Recording
+    messages: MessageCenter
+
+    def connection_opened(self, session: SmscSession) -> bool: ...
+
+    def authorize_bind(
+        self, session: SmscSession, system_id: str, password: str, mode: BindMode
+    ) -> int: ...
+
+    def session_bound(self, session: SmscSession) -> None: ...
+
+    def session_unbinding(self, session: SmscSession) -> None: ...
+
+    def session_closed(
+        self, session: SmscSession, unacknowledged: list[OutboundDeliver]
+    ) -> None: ...
+
+    def violation(self, text: str) -> None: ...
+
+
 class SmscSession(asyncio.Protocol):
-    def __init__(self, sim: SmscSimulator, session_id: int) -> None:
+    def __init__(self, sim: SessionHost, session_id: int) -> None:
         self._sim = sim
         self._clock = sim.clock
         self.session_id = session_id

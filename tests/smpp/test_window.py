@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dispatcher.smpp.window import LAST_SEQUENCE, Window
 
 
 class Request:
-    def __init__(self) -> None:
-        self.frame = b""
-        self.sent_at = 0.0
-
-    def on_response(self, session: Any, command_status: int, frame: bytes) -> None:
-        raise AssertionError("not used here")
-
-    def on_lost(self, session: Any, written: bool, reason: str) -> None:
-        raise AssertionError("not used here")
+    """The window only holds what the session gives it: any object will do."""
 
 
 def test_sequence_numbers_wrap_to_one_and_skip_those_in_use() -> None:
-    window = Window(size=10, timeout=5.0, first_sequence=LAST_SEQUENCE - 1)
+    window: Window[Request] = Window(size=10, timeout=5.0, first_sequence=LAST_SEQUENCE - 1)
     waiting = Request()
     first = window.next_sequence()
     window.add(first, waiting, now=0.0)
@@ -33,7 +23,7 @@ def test_sequence_numbers_wrap_to_one_and_skip_those_in_use() -> None:
 
 
 def test_expiry_returns_only_unanswered_requests_past_their_deadline() -> None:
-    window = Window(size=10, timeout=5.0)
+    window: Window[Request] = Window(size=10, timeout=5.0)
     requests = [Request() for _ in range(4)]
     for i, r in enumerate(requests):
         window.add(window.next_sequence(), r, now=float(i))
@@ -46,7 +36,7 @@ def test_expiry_returns_only_unanswered_requests_past_their_deadline() -> None:
 
 
 def test_answered_requests_leave_the_deadline_queue() -> None:
-    window = Window(size=100, timeout=5.0)
+    window: Window[Request] = Window(size=100, timeout=5.0)
     for i in range(10_000):
         seq = window.next_sequence()
         window.add(seq, Request(), now=float(i))
