@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from dispatcher.outbox import overdue
 from dispatcher.outbox.store import OutboxStore
 from dispatcher.status import MessageStatus
 from tests.outbox.support import DAEMON, insert, receipt, row_of, status_of, submission
@@ -84,3 +85,46 @@ async def test_unanswered_messages_become_unknown_after_validity_and_margin(
     for untouched in (default_validity, within_margin):
         assert await status_of(db, untouched) == "submitted"
     assert await status_of(db, delivered) == "delivered"
+
+
+async def test_parts_another_daemon_is_taking_are_skipped_and_then_not_offered_again(
+    store: OutboxStore, db: asyncpg.Connection, migrated_dsn: str
+) -> None:
+    outbox_id = await submitted_ago(store, db, 3600, "x1", "x2")
+    other = await asyncpg.connect(migrated_dsn)
+    try:
+        async with other.transaction():
+            taken = await overdue.take_overdue(
+                other, older_than_seconds=600, requery_seconds=300, limit=10, accounts=None
+            )
+            assert sorted(p.part_index for p in taken) == [1, 2]
+            # still locked by the other daemon's open transaction: skipped, not waited for
+            assert await store.take_overdue(
+                older_than_seconds=600, requery_seconds=300, limit=10
+            ) == []
+        # committed: stamped as queried, so not offered again within the requery interval
+        assert await store.take_overdue(
+            older_than_seconds=600, requery_seconds=300, limit=10
+        ) == []
+    finally:
+        await other.close()
+    assert await db.fetchval(
+        "SELECT sum(query_count) FROM dispatcher_part WHERE outbox_id = $1", outbox_id
+    ) == 2
+
+
+async def test_overdue_parts_come_never_asked_first_then_longest_ago(
+    store: OutboxStore, db: asyncpg.Connection
+) -> None:
+    asked_long_ago = await submitted_ago(store, db, 7200, "l1")
+    never_asked_newer = await submitted_ago(store, db, 1800, "n1")
+    never_asked_older = await submitted_ago(store, db, 3600, "n2")
+    await db.execute(
+        "UPDATE dispatcher_part SET queried_at = now() - interval '1 hour' WHERE outbox_id = $1",
+        asked_long_ago,
+    )
+    order = []
+    for _ in range(3):
+        [part] = await store.take_overdue(older_than_seconds=600, requery_seconds=300, limit=1)
+        order.append(part.outbox_id)
+    assert order == [never_asked_older, never_asked_newer, asked_long_ago]
