@@ -1,6 +1,6 @@
 """The daemon benchmark, end to end at a small size: it starts PostgreSQL, the simulator and
-the daemon, every message ends delivered, the latency part measures every row, and nothing is
-written to RESULTS.md with --no-write."""
+the daemon, every message ends delivered (in both throughput passes), the latency part measures
+every row, and nothing is written to RESULTS.md with --no-write."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 300
 LATENCY_ROWS = 5
 REFERENCE_MESSAGES = 2_000
+LATE_RECEIPT_DELAY = 0.5  # seconds: after the whole small run has been accepted and written
 
 
 def test_a_small_run_delivers_everything_and_measures_latency() -> None:
@@ -23,7 +24,7 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "benchmarks.daemon_bench", "--messages", str(MESSAGES),
          "--latency-rows", str(LATENCY_ROWS), "--reference-messages", str(REFERENCE_MESSAGES),
-         "--no-write"],
+         "--late-receipt-delay", str(LATE_RECEIPT_DELAY), "--no-write"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -42,6 +43,24 @@ def test_a_small_run_delivers_everything_and_measures_latency() -> None:
     assert total_us is not None and busy is not None
     expected = int(rate.group(1).replace(",", "")) * int(total_us.group(1)) / 1e6
     assert 0 < float(busy.group(1)) == pytest.approx(expected, rel=0.05, abs=0.01)
+    # the second pass, receipts late: every message delivered, none final with its acceptance
+    late = f"receipts {LATE_RECEIPT_DELAY:g} s after the submit"
+    assert f"| {late}: messages final / added | {MESSAGES} / {MESSAGES} |" in table
+    assert f"| {late}: of them final with their acceptance | 0 |" in table
+    late_rate = re.search(rf"{re.escape(late)}: messages per second, end to end \| ([\d,]+) \|",
+                          table)
+    assert late_rate is not None and int(late_rate.group(1).replace(",", "")) > 0
+    # a steady stream's rate: the first pass's cores busy over this pass's CPU per message
+    steady = re.search(rf"\*\*{re.escape(late)}: messages per second its CPU per message allows "
+                       r"at the first pass's ([\d.]+) cores busy\*\* \| \*\*([\d,]+)\*\*", table)
+    late_us = re.search(rf"\| {re.escape(late)}: all three, CPU µs per message \| (\d+) \|", table)
+    assert steady is not None and late_us is not None
+    assert float(steady.group(1)) == float(busy.group(1))
+    expected_steady = float(steady.group(1)) * 1e6 / int(late_us.group(1))
+    assert int(steady.group(2).replace(",", "")) == pytest.approx(expected_steady, rel=0.02)
+    late_cpu = re.search(rf"\| {re.escape(late)}: daemon / PostgreSQL / simulator CPU µs per "
+                         r"message \| (\d+) / (\d+) / (\d+) \|", table)
+    assert late_cpu is not None and all(int(figure) > 0 for figure in late_cpu.groups())
     p50 = re.search(rf"p50 ms \({LATENCY_ROWS} single rows, idle daemon\)\W+([\d.]+)", table)
     assert p50 is not None and float(p50.group(1)) > 0
     # the machine reference ran: both processes spent CPU on its submit_sm
