@@ -516,8 +516,8 @@ def late_verdict(t: Throughput, late: Throughput | None, delay: float) -> list[s
         f"{late.rate:,.0f}/s: its first {delay:g} s carry submits only and its last receipts "
         f"only, with the cores {late.cores_busy:.2f} busy. "
         f"{late.final_with_acceptance / max(late.final, 1):.0%} of the messages were final "
-        "with their acceptance: every other one had its `submitted` version and its receipt "
-        "written on its own (see \"What the figure depends on\" below).",
+        "with their acceptance; the others each had their `submitted` version and their "
+        "receipt written on its own (see \"What the figure depends on\" below).",
     ]
 
 
