@@ -33,6 +33,7 @@ from pdu.receipt_frame import ReceiptOutcome as ReceiptOutcome
 from pdu.receipt_frame import is_receipt as is_receipt
 from pdu.receipt_frame import (
     message_state,
+    receipt_state,
     receipted_message_id,
     standard_receipt_outcome,
     state_word,
@@ -169,7 +170,7 @@ def receipt_from_pdu(pdu: ShortMessagePdu | DataSm) -> Receipt | None:
         _settle_state_from_text(draft)
     else:
         draft.message_state = tlv_state
-        draft.state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state_word(draft.state)
+        draft.state = receipt_state(draft.state, tlv_state)
     if tlv_id is not None:
         draft.message_id = tlv_id
     draft.network_error_code = tlvs.get(_NETWORK_ERROR_CODE)
@@ -197,11 +198,7 @@ def receipt_outcome_from_pdu(pdu: ShortMessagePdu | DataSm) -> ReceiptOutcome | 
     else:
         message_id = draft.message_id if tlv_id is None else tlv_id
         stat, error, text = draft.state, draft.error, draft.text
-    if tlv_state is None:
-        state = state_word(stat)
-    else:
-        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state_word(stat)
-    return new_record(ReceiptOutcome, (message_id, state, error, text))
+    return new_record(ReceiptOutcome, (message_id, receipt_state(stat, tlv_state), error, text))
 
 
 def _body(pdu: ShortMessagePdu | DataSm) -> bytes:

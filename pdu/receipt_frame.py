@@ -135,10 +135,7 @@ def standard_receipt_outcome(
     message_id, stat, error, text = standard.groups()
     if raw_tlv_id is not None:
         message_id = receipted_message_id(raw_tlv_id) or message_id
-    state = state_word(stat or None)
-    tlv_state = message_state(tlvs.get(_MESSAGE_STATE))
-    if tlv_state is not None:
-        state = STAT_BY_MESSAGE_STATE.get(tlv_state) or state
+    state = receipt_state(stat or None, message_state(tlvs.get(_MESSAGE_STATE)))
     return new_record(ReceiptOutcome, (
         message_id or None, state, error or None, text.lstrip().rstrip("\x00"),
     ))  # fmt: skip
@@ -162,6 +159,16 @@ def message_state(raw: bytes | None) -> int | None:
     if len(raw) == 1:  # as SMPP 3.4 §5.3.2.35 sizes it
         return raw[0]
     return int.from_bytes(raw, "big") if 1 <= len(raw) <= 8 else None
+
+
+def receipt_state(stat: str | None, tlv_state: int | None) -> str | None:
+    """The state a receipt reports: the message_state TLV's, when it is one the stat words
+    name, else the text's stat word (`state_word`)."""
+    if tlv_state is not None:
+        word = STAT_BY_MESSAGE_STATE.get(tlv_state)
+        if word is not None:
+            return word
+    return state_word(stat)
 
 
 def state_word(word: str | None) -> str | None:

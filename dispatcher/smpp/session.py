@@ -56,7 +56,9 @@ _INBOUND_ACKS: Final = {
 }
 _ENQUIRE_LINK_RESP: Final = encode(pdus.EnquireLinkResp())
 _UNBIND_RESP: Final = encode(pdus.UnbindResp())
-_INVALID_COMMAND_NACK: Final = encode(pdus.GenericNack(command_status=CommandStatus.ESME_RINVCMDID))
+_INVALID_COMMAND_NACK: Final = encode(
+    pdus.GenericNack(command_status=CommandStatus.ESME_RINVCMDID)
+)
 
 # An Enum member lookup costs 0.2-0.5 µs on Python 3.11: the per-batch checks use this alias.
 _BOUND: Final = SessionState.BOUND
